@@ -1,0 +1,41 @@
+"""`python -m designer` and the `netdesigner` script.
+
+    python -m designer [FILE_OR_PRESET] [--screenshot PNG]     the window
+    python -m designer summary FILE_OR_PRESET [--input C,H,W] [--json]
+    python -m designer presets
+    python -m designer export FILE_OR_PRESET -o OUT [--format ...]
+    python -m designer train FILE_OR_PRESET --dataset NAME ...
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = {
+    "summary": "designer.cli.summary",
+    "presets": "designer.cli.presets",
+    "export": "designer.cli.export",
+    "train": "designer.cli.train",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        parser = argparse.ArgumentParser(prog=f"netdesigner {argv[0]}", description=module.__doc__)
+        module.add_arguments(parser)
+        return module.run(parser.parse_args(argv[1:]))
+    parser = argparse.ArgumentParser(
+        prog="netdesigner", description="Open the Network Designer window.",
+        epilog="subcommands: " + ", ".join(SUBCOMMANDS) + " (try: netdesigner summary --help)")
+    parser.add_argument("document", nargs="?", help="a .json document or a preset name (e.g. lenet5)")
+    parser.add_argument("--screenshot", metavar="PNG", help="save the drawn window as a PNG and exit")
+    args = parser.parse_args(argv)
+    from designer.ui.app import run_app
+    return run_app(args.document, screenshot=args.screenshot)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

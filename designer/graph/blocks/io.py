@@ -1,0 +1,39 @@
+"""Input and Output: the boundary of a network (or of a composite's inside)."""
+from ..block import BlockSpec, Inference, register
+from ..errors import ShapeError
+from ..format import shape as fmt_shape
+from ..params import Param
+
+
+def _input_infer(p, ins):
+    s = tuple(p["shape"])
+    return Inference({"out": s}, shape_formula=f"input {fmt_shape(s)}")
+
+
+def _build_identity(p, ins):
+    import torch.nn as nn
+    return nn.Identity()
+
+
+register(BlockSpec(
+    "Input", "Input",
+    "Where data enters: an image C×H×W or a feature vector (the batch dimension is implied).",
+    (Param("shape", "shape", (1, 32, 32), "Sizes without the batch: [C, H, W] for an image, [F] for a vector."),
+     Param("name", "str", "x", "The argument name of the compiled forward().")),
+    _input_infer, None, inputs=(), outputs=("out",),
+    summary=lambda p: fmt_shape(p["shape"]), functional=True))
+
+
+def _output_infer(p, ins):
+    s = ins["in"]
+    if s is None:
+        raise ShapeError("nothing is connected")
+    return Inference({}, shape_formula=f"output {fmt_shape(s)}")
+
+
+register(BlockSpec(
+    "Output", "Input",
+    "Marks a result of the network. With several Outputs the network returns them as a tuple, in order.",
+    (Param("name", "str", "out", "Name of this output."),),
+    _output_infer, None, inputs=("in",), outputs=(),
+    summary=lambda p: p["name"], functional=True))

@@ -1,0 +1,331 @@
+"""Composite blocks: a node whose inside is a graph.
+
+Built-in composites (Inception, Residual) generate their inside from their own
+parameters and the incoming shape; a user's composite (made with Group) stores
+its inside in the document. Either way the inside's Input and Output nodes are
+the composite's ports, and `repeat` chains the inside several times.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .block import BlockSpec, Inference, register
+from .errors import GraphError, ShapeError
+from .format import count
+from .model import (AddNode, CompositeDef, Connect, Edge, Graph, Node, Op, SetComposite, valid_id)
+from .params import Param
+
+REPEAT = Param("repeat", "int", 1, "Chain this block N times (each copy has its own weights).", min=1, max=64)
+
+
+def boundary(graph: Graph, type_name: str) -> list[Node]:
+    return [n for n in graph.nodes.values() if n.type == type_name]
+
+
+def port_names(graph: Graph, type_name: str) -> tuple[str, ...]:
+    return tuple(n.params["name"] for n in boundary(graph, type_name))
+
+
+def composite_infer(expand):
+    """The shape rule of every composite: analyse the inside, chained `repeat` times."""
+    def infer(p, ins):
+        from .analysis import analyze_inner
+        repeat = p.get("repeat", 1)
+        shapes = dict(ins)
+        inner_results, total = [], Inference({})
+        for i in range(repeat):
+            inner_graph = expand(p, shapes)
+            result = analyze_inner(inner_graph, shapes)
+            if result.errors:
+                node_id, msg = result.errors[0]
+                where = f" (copy {i + 1})" if repeat > 1 else ""
+                raise ShapeError(f"inside, at {node_id}{where}: {msg}")
+            inner_results.append(result)
+            total.weights += result.weight_params
+            total.biases += result.bias_params
+            total.macs += result.macs
+            outs = result.boundary_outputs
+            if i + 1 < repeat:
+                if len(outs) != 1 or len(shapes) != 1:
+                    raise ShapeError("repeat needs a block with one input and one output")
+                shapes = {next(iter(shapes)): next(iter(outs.values()))}
+        total.outputs = outs
+        total.inner = inner_results
+        n = total.weights + total.biases
+        total.param_formula = f"{count(n)} inside" + (f" ({repeat} copies)" if repeat > 1 else "")
+        from .format import shape as fmt
+        total.shape_formula = " → ".join([fmt(next(iter(ins.values())))] + [fmt(v) for v in outs.values()])
+        return total
+    return infer
+
+
+def _freeze(d: dict) -> tuple:
+    return tuple(sorted(d.items()))
+
+
+# ---- Inception ---------------------------------------------------------------------------------
+
+@lru_cache(maxsize=512)
+def _inception_graph(frozen: tuple, in_shape: tuple) -> Graph:
+    p = dict(frozen)
+    g = Graph()
+    g.add_node("Input", {"shape": in_shape, "name": "in"}, id="x", pos=(300, 0))
+    naive = p["variant"] == "naive"
+    y = 120
+
+    def conv(id_, k, c, src, x, yy):
+        g.add_node("Conv2d", {"out_channels": c, "kernel_size": k, "padding": k // 2}, id=id_, pos=(x, yy))
+        g.connect(src, id_)
+        g.add_node("ReLU", id=id_ + "_relu", pos=(x, yy + 80))
+        g.connect(id_, id_ + "_relu")
+        return id_ + "_relu"
+
+    ends = [conv("branch1", 1, p["c1x1"], "x", 0, y)]
+    if naive:
+        ends.append(conv("branch2", 3, p["c3x3"], "x", 200, y))
+        ends.append(conv("branch3", 5, p["c5x5"], "x", 400, y))
+        g.add_node("MaxPool2d", {"kernel_size": 3, "stride": 1, "padding": 1}, id="branch4", pos=(600, y))
+        g.connect("x", "branch4")
+        ends.append("branch4")
+    else:
+        r = conv("branch2_reduce", 1, p["c3x3_reduce"], "x", 200, y)
+        ends.append(conv("branch2", 3, p["c3x3"], r, 200, y + 160))
+        r = conv("branch3_reduce", 1, p["c5x5_reduce"], "x", 400, y)
+        ends.append(conv("branch3", 5, p["c5x5"], r, 400, y + 160))
+        g.add_node("MaxPool2d", {"kernel_size": 3, "stride": 1, "padding": 1}, id="branch4_pool", pos=(600, y))
+        g.connect("x", "branch4_pool")
+        ends.append(conv("branch4", 1, p["pool_proj"], "branch4_pool", 600, y + 160))
+    g.add_node("Concat", {"num_inputs": 4}, id="concat", pos=(300, y + 360))
+    for e in ends:
+        g.connect(e, "concat")
+    g.add_node("Output", {"name": "out"}, id="y", pos=(300, y + 440))
+    g.connect("concat", "y")
+    return g
+
+
+def _inception_expand(p, ins):
+    key = {k: v for k, v in p.items() if k != "repeat"}
+    return _inception_graph(_freeze(key), tuple(ins["in"]))
+
+
+def _ch(name, default, help_):
+    return Param(name, "int", default, help_, min=1, max=65536)
+
+
+register(BlockSpec(
+    "Inception", "Composite",
+    "GoogLeNet's Inception module: 1×1, 3×3 and 5×5 convolutions and a pooled branch side by side, "
+    "concatenated; 1×1 reductions before the large kernels keep it cheap.",
+    (_ch("c1x1", 64, "#1×1: filters of the 1×1 branch."),
+     _ch("c3x3_reduce", 96, "#3×3 reduce: 1×1 filters before the 3×3."),
+     _ch("c3x3", 128, "#3×3: filters of the 3×3 branch."),
+     _ch("c5x5_reduce", 16, "#5×5 reduce: 1×1 filters before the 5×5."),
+     _ch("c5x5", 32, "#5×5: filters of the 5×5 branch."),
+     _ch("pool_proj", 32, "pool proj: 1×1 filters after the 3×3 max-pool."),
+     Param("variant", "enum", "reduced", "'naive' leaves out the 1×1 reductions.", choices=("reduced", "naive")),
+     REPEAT),
+    composite_infer(_inception_expand), None,
+    summary=lambda p: (f"inception {p['c1x1']}, {p['c3x3_reduce']}→{p['c3x3']}, "
+                       f"{p['c5x5_reduce']}→{p['c5x5']}, {p['pool_proj']}"
+                       if p["variant"] == "reduced" else f"naive inception {p['c1x1']}, {p['c3x3']}, {p['c5x5']}"),
+    expand=_inception_expand))
+
+
+# ---- Residual ----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=512)
+def _residual_graph(frozen: tuple, in_shape: tuple) -> Graph:
+    p = dict(frozen)
+    g = Graph()
+    cin = in_shape[0] if in_shape else 0
+    planes, stride, bn = p["out_channels"], p["stride"], p["batchnorm"]
+    bottleneck = p["kind"] == "bottleneck"
+    out_c = planes * 4 if bottleneck else planes
+    g.add_node("Input", {"shape": in_shape, "name": "in"}, id="x", pos=(0, 0))
+    y, last = 80, "x"
+
+    def layer(id_, type_, params, src):
+        nonlocal y
+        g.add_node(type_, params, id=id_, pos=(0, y))
+        g.connect(src, id_)
+        y += 80
+        return id_
+
+    if bottleneck:
+        plan = [(1, planes, 1), (3, planes, stride), (1, out_c, 1)]
+    else:
+        plan = [(3, planes, stride), (3, planes, 1)]
+    for i, (k, c, s) in enumerate(plan, 1):
+        last = layer(f"conv{i}", "Conv2d",
+                     {"out_channels": c, "kernel_size": k, "stride": s, "padding": k // 2, "bias": not bn}, last)
+        if bn:
+            last = layer(f"bn{i}", "BatchNorm", {}, last)
+        if i < len(plan) or not p["shortcut"]:
+            last = layer(f"relu{i}", "ReLU", {}, last)
+    if p["shortcut"]:
+        skip = "x"
+        if stride != 1 or cin != out_c:  # the shapes change: a 1×1 projection (He et al., option B)
+            g.add_node("Conv2d", {"out_channels": out_c, "kernel_size": 1, "stride": stride, "bias": not bn},
+                       id="downsample", pos=(220, 160))
+            g.connect("x", "downsample")
+            skip = "downsample"
+            if bn:
+                g.add_node("BatchNorm", {}, id="downsample_bn", pos=(220, 240))
+                g.connect("downsample", "downsample_bn")
+                skip = "downsample_bn"
+        last = layer("add", "Add", {}, last)
+        g.connect(skip, "add")
+        last = layer("relu", "ReLU", {}, last)
+    g.add_node("Output", {"name": "out"}, id="y", pos=(0, y))
+    g.connect(last, "y")
+    return g
+
+
+def _residual_expand(p, ins):
+    key = {k: v for k, v in p.items() if k != "repeat"}
+    return _residual_graph(_freeze(key), tuple(ins["in"]))
+
+
+def _residual_summary(p):
+    kind = "bottleneck" if p["kind"] == "bottleneck" else "basic"
+    name = "residual" if p["shortcut"] else "plain"
+    text = f"{name} {kind} ×{p['out_channels']}, s{p['stride']}"
+    return text + (f" ×{p['repeat']}" if p["repeat"] > 1 else "")
+
+
+register(BlockSpec(
+    "Residual", "Composite",
+    "He et al.'s residual block: two 3×3 convolutions (basic) or 1×1-3×3-1×1 (bottleneck) with a skip "
+    "connection added before the last ReLU; a 1×1 projection when the shape changes. Turn the shortcut "
+    "off for a 'plain' block.",
+    (Param("out_channels", "int", 64, "Filters of the 3×3 convolutions (bottleneck: output is 4×).",
+           min=1, max=65536),
+     Param("stride", "int", 1, "Stride of the first 3×3 convolution (2 halves the size).", min=1, max=8),
+     Param("kind", "enum", "basic", "basic (ResNet-18/34) or bottleneck (ResNet-50).",
+           choices=("basic", "bottleneck")),
+     Param("shortcut", "bool", True, "The skip connection; off gives the 'plain' network."),
+     Param("batchnorm", "bool", True, "Batch normalisation after each convolution."),
+     REPEAT),
+    composite_infer(_residual_expand), None, summary=_residual_summary, expand=_residual_expand))
+
+
+# ---- user composites ---------------------------------------------------------------------------
+
+def user_composite_spec(definition: CompositeDef) -> BlockSpec:
+    inside = definition.graph
+
+    def expand(p, ins):
+        return inside
+
+    return BlockSpec(definition.name, "Composite", definition.doc or f"Your block {definition.name}",
+                     (REPEAT,), composite_infer(expand), None,
+                     inputs=port_names(inside, "Input"), outputs=port_names(inside, "Output"),
+                     summary=lambda p: f"{len(inside.nodes) - len(boundary(inside, 'Input')) - len(boundary(inside, 'Output'))} blocks",
+                     expand=expand, title=definition.name)
+
+
+def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = None) -> list[Op]:
+    """The ops that replace the selected nodes by one composite node of a new type `name`."""
+    chosen = [i for i in graph.nodes if i in set(ids)]
+    if not chosen:
+        raise GraphError("select the blocks to group first")
+    if not valid_id(name) or name in graph.composites:
+        raise GraphError(f"{name!r} cannot name a new block (letters, digits and _; not taken)")
+    networks = {graph.nodes[i].network for i in chosen}
+    if len(networks) > 1:
+        raise GraphError("the selection spans several networks")
+    inside, selected = Graph(), set(chosen)
+    for i in chosen:
+        n = graph.nodes[i]
+        inside.apply(AddNode(Node(n.id, n.type, dict(n.params), n.label, n.pos, trainable=n.trainable)))
+    for e in graph.edges:
+        if e.src in selected and e.dst in selected:
+            inside.apply(Connect(e))
+    analysis = graph.analyze()
+    incoming: dict[tuple, str] = {}  # (outer src, port) -> inner Input id
+    outer_in, outer_out = [], []
+    for e in graph.edges:
+        if e.dst in selected and e.src not in selected:
+            key = (e.src, e.src_port)
+            if key not in incoming:
+                port = "in" if not incoming else f"in{len(incoming) + 1}"
+                shape = analysis.shape_of(e.src, e.src_port) or (1,)
+                inner_id = inside.new_id("input_" + port)
+                inside.add_node("Input", {"shape": shape, "name": port}, id=inner_id)
+                incoming[key] = inner_id
+                outer_in.append((key, port))
+            inside.apply(Connect(Edge(incoming[key], "out", e.dst, e.dst_port)))
+    outgoing: dict[tuple, str] = {}
+    for e in graph.edges:
+        if e.src in selected and e.dst not in selected:
+            key = (e.src, e.src_port)
+            if key not in outgoing:
+                port = "out" if not outgoing else f"out{len(outgoing) + 1}"
+                inner_id = inside.new_id("output_" + port)
+                inside.add_node("Output", {"name": port}, id=inner_id)
+                inside.apply(Connect(Edge(e.src, e.src_port, inner_id, "in")))
+                outgoing[key] = port
+            outer_out.append((outgoing[key], e.dst, e.dst_port))
+    xs = [graph.nodes[i].pos[0] for i in chosen]
+    ys = [graph.nodes[i].pos[1] for i in chosen]
+    new_id = node_id or graph.new_id(name)
+    ops: list[Op] = graph.removal_ops(chosen)
+    ops.append(SetComposite(name, CompositeDef(name, inside)))
+    ops.append(AddNode(Node(new_id, name, {}, "", (sum(xs) / len(xs), sum(ys) / len(ys)),
+                            next(iter(networks)))))
+    ops += [Connect(Edge(src, sp, new_id, port)) for (src, sp), port in outer_in]
+    ops += [Connect(Edge(new_id, port, dst, dp)) for port, dst, dp in outer_out]
+    return ops
+
+
+def ungroup_ops(graph: Graph, node_id: str) -> list[Op]:
+    """The ops that replace a composite node by its inside (built-in ones too)."""
+    node = graph.nodes[node_id]
+    spec = graph.spec(node)
+    if not spec.is_composite:
+        raise GraphError(f"{node.title} is not a composite block")
+    if node.params.get("repeat", 1) != 1:
+        raise GraphError("set repeat to 1 before ungrouping")
+    analysis = graph.analyze()
+    info = analysis.nodes.get(node_id)
+    ins = info.in_shapes if info and all(info.in_shapes.values()) else None
+    if ins is None:
+        raise GraphError(f"connect {node.title}'s inputs before ungrouping it")
+    inside = spec.expand(node.params, ins)
+    rename: dict[str, str] = {}
+    taken = set(graph.nodes) - {node_id}
+    for inner_id, inner in inside.nodes.items():
+        if inner.type in ("Input", "Output"):
+            continue
+        new = inner_id if inner_id not in taken else f"{node_id}_{inner_id}"
+        while new in taken:
+            new += "_"
+        rename[inner_id] = new
+        taken.add(new)
+    ops: list[Op] = graph.removal_ops([node_id])
+    ox, oy = node.pos
+    xs = [n.pos[0] for n in inside.nodes.values()]
+    ys = [n.pos[1] for n in inside.nodes.values()]
+    cx, cy = (min(xs) + max(xs)) / 2, min(ys)
+    for inner_id, new in rename.items():
+        inner = inside.nodes[inner_id]
+        ops.append(AddNode(Node(new, inner.type, dict(inner.params), inner.label,
+                                (ox + inner.pos[0] - cx, oy + inner.pos[1] - cy), node.network, inner.trainable)))
+    in_ports = {n.id: n.params["name"] for n in boundary(inside, "Input")}
+    out_ports = {n.id: n.params["name"] for n in boundary(inside, "Output")}
+    feeds = {e.dst_port: (e.src, e.src_port) for e in graph.edges_into(node_id)}
+    for e in inside.edges:
+        if e.src in in_ports:
+            if in_ports[e.src] in feeds:
+                src, sp = feeds[in_ports[e.src]]
+                ops.append(Connect(Edge(src, sp, rename[e.dst], e.dst_port)))
+        elif e.dst in out_ports:
+            for oe in graph.edges_from(node_id):
+                if oe.src_port == out_ports[e.dst]:
+                    ops.append(Connect(Edge(rename[e.src], e.src_port, oe.dst, oe.dst_port)))
+        else:
+            ops.append(Connect(Edge(rename[e.src], e.src_port, rename[e.dst], e.dst_port)))
+    if node.type in graph.composites and not any(
+            n.type == node.type for i, n in graph.nodes.items() if i != node_id):
+        ops.append(SetComposite(node.type, None))
+    return ops

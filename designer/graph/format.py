@@ -1,0 +1,33 @@
+"""How numbers and shapes are written for people: 61,470 and 6×28×28."""
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def shape(s) -> str:
+    if s is None:
+        return "?"
+    return "×".join(str(d) for d in s)
+
+
+def num(x) -> str:
+    """A number without a trailing .0 when it is integral."""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def si(n: float) -> str:
+    """Short form for large counts: 1.2 M, 3.4 G."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return str(int(n))
+
+
+def nbytes(n: float) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"
