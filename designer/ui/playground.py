@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import html
 import math
+from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -75,6 +76,10 @@ PADDING_COLOUR = QColor("#e4e9f0")  # the ring of zeros
 INK = QColor("#1f2933")
 FAINT_INK = QColor("#7b8794")
 GRID_LINE = QColor("#c3cad4")
+PIXEL_LINE = QColor(128, 128, 128, 60)
+EMPTY_COLOUR = QColor("#f7f8fa")  # an output cell not computed yet
+PICTURE_DARK = QColor("#101418")  # grey levels of a grid too small for numbers
+PICTURE_LIGHT = QColor("#fbfcfd")
 ERROR_COLOUR = QColor("#d64545")
 
 
@@ -85,6 +90,20 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
         a.greenF() + (b.greenF() - a.greenF()) * t,
         a.blueF() + (b.blueF() - a.blueF()) * t,
     )
+
+
+def format_weight(value: float) -> str:
+    """A kernel weight, as a small fraction where it is one (box blur's 1/9 beats 0.1111)."""
+    fraction = Fraction(value).limit_denominator(32)
+    if fraction.denominator > 1 and abs(float(fraction) - value) < 1e-9:
+        sign = "−" if fraction < 0 else ""
+        return f"{sign}{abs(fraction.numerator)}/{fraction.denominator}"
+    return format_number(value)
+
+
+def _factor_weight(value: float) -> str:
+    text = format_weight(value)
+    return f"({text})" if text.startswith("−") else text
 
 
 def image_to_grid(path: str | Path, max_side: int = MAX_IMAGE_SIDE) -> np.ndarray:
@@ -222,7 +241,7 @@ class GridView(QWidget):
 
     def _fill(self, row: int, col: int, value: float, numbers: bool) -> QColor:
         if np.isnan(value):
-            return QColor("#f7f8fa")  # an output cell not computed yet
+            return EMPTY_COLOUR
         if self._is_ring(row, col):
             return PADDING_COLOUR
         low, high = self._range
@@ -233,7 +252,43 @@ class GridView(QWidget):
         if numbers:
             return OUTPUT_COLOUR if self.role == "output" else QColor("white")
         level = 0.5 if high == low else (value - low) / (high - low)
-        return _mix(QColor("#101418"), QColor("#fbfcfd"), level)
+        return _mix(PICTURE_DARK, PICTURE_LIGHT, level)
+
+    def _picture(self) -> QImage:
+        """The whole grid as one grey-level image: one draw call instead of thousands of cells."""
+        values = self._values
+        low, high = self._range
+        level = np.full(values.shape, 0.5) if high == low else (values - low) / (high - low)
+        level = np.clip(np.nan_to_num(level, nan=0.5), 0.0, 1.0)[..., None]
+        dark = np.array([PICTURE_DARK.red(), PICTURE_DARK.green(), PICTURE_DARK.blue()], dtype=float)
+        light = np.array([PICTURE_LIGHT.red(), PICTURE_LIGHT.green(), PICTURE_LIGHT.blue()], dtype=float)
+        rgb = dark + (light - dark) * level
+        ph, pw = self._ring
+        ring = np.ones(values.shape, dtype=bool)
+        ring[ph : values.shape[0] - ph, pw : values.shape[1] - pw] = False
+        rgb[ring] = [PADDING_COLOUR.red(), PADDING_COLOUR.green(), PADDING_COLOUR.blue()]
+        rgb[np.isnan(values)] = [EMPTY_COLOUR.red(), EMPTY_COLOUR.green(), EMPTY_COLOUR.blue()]
+        pixels = rgb.astype(np.uint32)
+        argb = np.ascontiguousarray((0xFF << 24) | (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2])
+        rows, cols = values.shape
+        return QImage(argb.data, cols, rows, cols * 4, QImage.Format_RGB32).copy()
+
+    def _paint_picture(self, painter: QPainter, cell: float) -> None:
+        rows, cols = self._values.shape
+        area = self.cell_rect(0, 0).united(self.cell_rect(rows - 1, cols - 1))
+        painter.drawImage(area, self._picture())
+        if cell >= 8:  # faint lines keep pixels countable without veiling the picture
+            painter.setPen(QPen(PIXEL_LINE, 1))
+            for row in range(rows + 1):
+                y = area.top() + row * cell
+                painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+            for col in range(cols + 1):
+                x = area.left() + col * cell
+                painter.drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()))
+        veil = QColor(WINDOW_COLOUR)
+        veil.setAlpha(110)
+        for cell_position in self._window:
+            painter.fillRect(self.cell_rect(*cell_position), veil)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)
@@ -241,6 +296,11 @@ class GridView(QWidget):
         rows, cols = self._values.shape
         cell = self._cell_size()
         numbers = cell >= self.NUMBERS_FROM
+        if not numbers and self.role != "kernel":
+            self._paint_picture(painter, cell)
+            self._paint_outlines(painter, cell)
+            painter.end()
+            return
         number_font = QFont(self.font())
         number_font.setPixelSize(max(9, int(cell * 0.36)))
         subscript_font = QFont(self.font())
@@ -260,13 +320,12 @@ class GridView(QWidget):
         subscript = self._window.get((row, col))
         if subscript is not None:
             painter.fillRect(rect, QColor(WINDOW_COLOUR.red(), WINDOW_COLOUR.green(), WINDOW_COLOUR.blue(), 110))
-        if rect.width() >= 6:
-            painter.setPen(QPen(GRID_LINE, 1))
-            painter.drawRect(rect)
+        painter.setPen(QPen(GRID_LINE, 1))
+        painter.drawRect(rect)
         if not numbers:
             return
         rejected = self._invalid.get(self._to_data(row, col)) if not self._is_ring(row, col) else None
-        text = rejected if rejected is not None else ("" if np.isnan(value) else format_number(value))
+        text = rejected if rejected is not None else ("" if np.isnan(value) else self._format(value))
         ink = ERROR_COLOUR if rejected is not None else (FAINT_INK if self._is_ring(row, col) else INK)
         if fill.lightnessF() < 0.45:
             ink = QColor("white")
@@ -327,12 +386,20 @@ class GridView(QWidget):
         if initial is None:
             rejected = self._invalid.get((row, col))
             value = float(self._values[display])
-            self.editor.setText(rejected if rejected is not None else format_number(value).replace("−", "-"))
+            self.editor.setText(rejected if rejected is not None else self._editable_text(value))
             self.editor.selectAll()
         else:
             self.editor.setText(initial)
         self.editor.show()
         self.editor.setFocus()
+
+    def _editable_text(self, value: float) -> str:
+        """The cell as the user would type it, exact enough that Enter changes nothing."""
+        short = self._format(value).replace("−", "-")
+        return short if _parse_cell(short) == value else repr(value)
+
+    def _format(self, value: float) -> str:
+        return format_weight(value) if self.role == "kernel" else format_number(value)
 
     def _commit_edit(self) -> None:
         if self._editing is None:
@@ -496,6 +563,9 @@ class ConvolutionPlayground(QMainWindow):
         self.stride_spin = self._spin(1, 8)
         self.padding_spin = self._spin(0, 8)
         self.dilation_spin = self._spin(1, 4)
+        self.stride_spin.setToolTip("How many cells the window moves at each step")
+        self.padding_spin.setToolTip("Rings of zeros added around the input (−∞ for max pooling)")
+        self.dilation_spin.setToolTip("Spacing between the kernel's taps: 1 means side by side")
         form.addRow("Type", self.operation_combo)
         form.addRow("Kernel", self.kernel_combo)
         form.addRow(self.kernel_size_label, self.kernel_size_spin)
@@ -520,7 +590,7 @@ class ConvolutionPlayground(QMainWindow):
         samples_button.setEnabled(self.samples_menu.isEnabled())
         samples_button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         input_form.addRow(samples_button)
-        hint = QLabel("Click a cell and type a number; Enter to confirm.")
+        hint = QLabel("Click a cell of the input or the kernel and type a number; Enter confirms.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #616e7c;")
         input_form.addRow(hint)
@@ -594,11 +664,12 @@ class ConvolutionPlayground(QMainWindow):
             label.setObjectName("operator")
             label.setAlignment(Qt.AlignCenter)
         self._kernel_widgets = [self.kernel_view, self.kernel_title]
-        for box, stretch in ((input_box, 5), (None, 0), (kernel_box, 3), (None, 0), (output_box, 4)):
-            if box is None:
-                row.addWidget(self.operator_label if row.count() == 1 else self.equals_label)
-            else:
-                row.addLayout(box, stretch)
+        # Stretch slots 0, 2 and 4 hold the grids; _balance_grids sizes them by column count.
+        row.addLayout(input_box, 5)
+        row.addWidget(self.operator_label)
+        row.addLayout(kernel_box, 3)
+        row.addWidget(self.equals_label)
+        row.addLayout(output_box, 4)
         self._grid_row = row
         return row
 
@@ -646,6 +717,8 @@ class ConvolutionPlayground(QMainWindow):
         self.step_button.clicked.connect(self.step)
         self.end_button.clicked.connect(lambda: self.seek(self.step_count()))
         self.slider = QSlider(Qt.Horizontal)
+        self.slider.setMinimumWidth(140)
+        self.slider.setToolTip("Drag to scrub through the output cells")
         self.slider.valueChanged.connect(self._slider_moved)
         self.position_label = QLabel()
         self.position_label.setMinimumWidth(110)
@@ -759,17 +832,14 @@ class ConvolutionPlayground(QMainWindow):
 
     # ------------------------------------------------------------------ reacting to the user
 
+    @contextmanager
     def _quietly(self):
-        window = self
-
-        class _Quiet:
-            def __enter__(self):
-                window._quiet = True
-
-            def __exit__(self, *exc):
-                window._quiet = False
-
-        return _Quiet()
+        """Move controls from code without their handlers recomputing halfway through."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
 
     def _user_changed(self) -> None:
         if self._quiet:
@@ -960,7 +1030,7 @@ class ConvolutionPlayground(QMainWindow):
         self.kernel_view.set_values(self._kernel)
         self.kernel_view.set_invalid(self._bad_kernel)
         kh, kw = self._kernel.shape
-        self.kernel_title.setText(f"Kernel {kh}×{kw} ({self.kernel_combo.currentText()})")
+        self.kernel_title.setText(f"Kernel {kh}×{kw} — {self.kernel_combo.currentText()}")
         if self._result is not None:
             out_h, out_w = self._result.output.shape
             self.output_title.setText(f"Output {out_h}×{out_w}")
@@ -1028,7 +1098,7 @@ class ConvolutionPlayground(QMainWindow):
         if step.operation == ZERO_PAD:
             return {step.source: ""} if step.source is not None else {}
         if step.operation == CONVOLUTION:
-            return {cell: "×" + format_number(w) for cell, w in zip(step.window, step.weights)}
+            return {cell: "×" + format_weight(w) for cell, w in zip(step.window, step.weights)}
         return {cell: "" for cell in step.window}
 
     def _step_html(self, step, total: int) -> str:
@@ -1040,7 +1110,7 @@ class ConvolutionPlayground(QMainWindow):
         weight = WEIGHT_COLOUR.name()
         if step.operation == CONVOLUTION:
             terms = " + ".join(
-                f"{format_factor(x)}×<span style='color:{weight}; font-weight:600'>{format_factor(w)}</span>"
+                f"{format_factor(x)}×<span style='color:{weight}; font-weight:600'>{_factor_weight(w)}</span>"
                 for x, w in zip(step.values, step.weights)
             )
             return f"{where}{terms} = <b>{format_number(step.value)}</b>"
