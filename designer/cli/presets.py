@@ -11,7 +11,9 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    for name in preset_names():
+    names = preset_names()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
         if args.names:
             print(name)
             continue
@@ -21,6 +23,6 @@ def run(args) -> int:
         ins = ", ".join(fmt_shape(v) for v in a.input_shapes.values())
         outs = ", ".join(fmt_shape(v) for v in a.output_shapes.values())
         source = f"{meta.get('authors', '')} {meta.get('year', '')}".strip()
-        print(f"{name:<14} {count(a.total_params):>13} params  {ins} → {outs}  {meta.get('title', '')}"
+        print(f"{name:<{width}} {count(a.total_params):>13} params  {ins} → {outs}  {meta.get('title', '')}"
               + (f" ({source})" if source else ""))
     return 0
