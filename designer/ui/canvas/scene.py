@@ -1,0 +1,256 @@
+"""The canvas scene: a pure observer of one graph (the document, or the inside of
+a composite), after orange-canvas-core's CanvasScene.
+
+Model nodes and edges map to items through two dictionaries; items are made and
+removed only in answer to the model's events, so loading, undo, presets, paste
+and the canvas's own gestures all draw through the same path. The analysis only
+refreshes the texts of cards whose result changed (the analyzer hands back the
+same NodeInfo object for a node it did not recompute).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsScene
+
+from designer.graph.model import Edge, Graph
+
+from .edge_item import EdgeItem
+from .layout import layered_positions
+from .node_item import NodeItem
+from .port_item import PortItem
+
+
+READ_ONLY_COLUMN = 220.0   # a generated inside is read, not edited: tighter, so it fits the view
+
+
+class CanvasScene(QGraphicsScene):
+    scope_shown = Signal(object)   # the Scope now on the canvas
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self.graph: Graph | None = None
+        self.analysis = None
+        self.scope = None
+        self.editable = True
+        self._unsubscribe = None
+        self._syncing_selection = False
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._connections = [controller.scope_changed.connect(self.show_scope),
+                             controller.analysis_changed.connect(self._on_analysis),
+                             controller.selection_changed.connect(self._on_controller_selection)]
+        self.selectionChanged.connect(self._on_scene_selection)
+        self.show_scope(controller.scope())
+
+    # ---- which graph ----------------------------------------------------------------------------
+    def show_scope(self, scope):
+        """Show `scope.graph`; rebuilt only when it is another graph than the one shown."""
+        self.scope = scope
+        if scope.graph is not self.graph or scope.editable != self.editable:
+            self._rebuild(scope.graph, scope.editable)
+            self.set_analysis(scope.analysis)
+            self.scope_shown.emit(scope)
+            if scope.is_root:
+                self._on_controller_selection(self.controller.selection)
+        else:
+            self.set_analysis(scope.analysis)
+
+    def _rebuild(self, graph: Graph, editable: bool):
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._syncing_selection = True   # dropping the old items is not a user's deselection
+        try:
+            self.clearSelection()
+            self.clear()
+        finally:
+            self._syncing_selection = False
+        self.nodes.clear()
+        self.edges.clear()
+        self.graph = graph
+        self.editable = editable
+        self.analysis = None
+        for node in graph.nodes.values():
+            self._add_node(node)
+        if not editable:
+            # a generated inside (Inception, Residual) carries positions made for another
+            # drawing; it cannot be edited, so lay it out for this one
+            for node_id, (x, y) in layered_positions(graph, column=READ_ONLY_COLUMN).items():
+                self.nodes[node_id].setPos(QPointF(x, y))
+        for edge in graph.edges:
+            self._add_edge(edge)
+        self._unsubscribe = graph.subscribe(self._on_model_event)
+
+    def detach(self):
+        """Stop observing (the window is closing)."""
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for connection in self._connections:
+            QObject.disconnect(connection)
+        self._connections = []
+
+    # ---- model events ---------------------------------------------------------------------------
+    def _on_model_event(self, event: str, **data):
+        if event == "node_added":
+            self._add_node(data["node"])
+        elif event == "node_removed":
+            item = self.nodes.pop(data["node"].id, None)
+            if item is not None:
+                self.removeItem(item)
+        elif event == "node_changed":
+            item = self.nodes.get(data["node"].id)
+            if item is None:
+                return
+            if data.get("field") == "pos":
+                item.setPos(QPointF(*data["node"].pos))
+            else:
+                item.refresh()
+                for edge in item.edges:
+                    edge.adjust()
+        elif event == "edge_added":
+            self._add_edge(data["edge"])
+        elif event == "edge_removed":
+            self._remove_edge(data["edge"])
+        elif event == "composite_changed":
+            for item in self.nodes.values():
+                if item.node.type == data["name"]:
+                    item.refresh()
+                    for edge in item.edges:
+                        edge.adjust()
+
+    def _add_node(self, node):
+        item = NodeItem(self.graph, node, self.editable)
+        self.nodes[node.id] = item
+        self.addItem(item)
+        return item
+
+    def _add_edge(self, edge: Edge):
+        src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+        if src is None or dst is None:
+            return
+        item = EdgeItem(edge, src, dst)
+        self.edges[edge] = item
+        src.edges.add(item)
+        dst.edges.add(item)
+        src.set_connected(edge.src_port, True, True)
+        dst.set_connected(edge.dst_port, False, True)
+        self.addItem(item)
+        if self.analysis is not None:
+            item.set_shape(self.analysis.shape_of(edge.src, edge.src_port))
+
+    def _remove_edge(self, edge: Edge):
+        item = self.edges.pop(edge, None)
+        if item is None:
+            return
+        item.src_item.edges.discard(item)
+        item.dst_item.edges.discard(item)
+        item.src_item.set_connected(edge.src_port, True,
+                                    any(e.edge.src_port == edge.src_port and e.src_item is item.src_item
+                                        for e in item.src_item.edges))
+        item.dst_item.set_connected(edge.dst_port, False, False)
+        self.removeItem(item)
+
+    # ---- analysis -------------------------------------------------------------------------------
+    def _on_analysis(self, analysis):
+        if self.scope is None or self.scope.is_root:
+            self.set_analysis(analysis)
+
+    def set_analysis(self, analysis):
+        if analysis is None:
+            return
+        self.analysis = analysis
+        for node_id, item in self.nodes.items():
+            info = analysis.nodes.get(node_id)
+            if info is not item.info or item.is_composite and item.node.type in self.graph.composites:
+                item.set_info(info)
+        for edge, item in self.edges.items():
+            item.set_shape(analysis.shape_of(edge.src, edge.src_port))
+
+    # ---- selection ------------------------------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        return [i for i, item in self.nodes.items() if item.isSelected()]
+
+    def selected_edges(self) -> list[Edge]:
+        return [e for e, item in self.edges.items() if item.isSelected()]
+
+    def _on_scene_selection(self):
+        if self._syncing_selection or self.scope is None:
+            return
+        if not self.scope.is_root:
+            self.controller.select_inside(self.selected_ids())
+            return
+        self._syncing_selection = True
+        try:
+            self.controller.select(self.selected_ids())
+        finally:
+            self._syncing_selection = False
+
+    def _on_controller_selection(self, ids):
+        if self._syncing_selection or self.scope is None or not self.scope.is_root:
+            return
+        wanted = set(ids)
+        self._syncing_selection = True
+        try:
+            for node_id, item in self.nodes.items():
+                if item.isSelected() != (node_id in wanted):
+                    item.setSelected(node_id in wanted)
+            if wanted:
+                for item in self.edges.values():
+                    if item.isSelected():
+                        item.setSelected(False)
+        finally:
+            self._syncing_selection = False
+
+    def select_ids(self, ids):
+        """Select these nodes on the canvas (and in the document when at its top level)."""
+        wanted = set(ids)
+        self.blockSignals(True)
+        try:
+            for item in self.selectedItems():
+                item.setSelected(False)
+            for node_id in wanted:
+                if node_id in self.nodes:
+                    self.nodes[node_id].setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self._on_scene_selection()
+
+    # ---- lookups used by the view and the interactions ------------------------------------------
+    def node_item_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return item
+            if isinstance(item, PortItem):
+                return item.node_item
+        return None
+
+    def port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def edge_near(self, pos: QPointF, radius: float = 8.0) -> EdgeItem | None:
+        area = QRectF(pos.x() - radius, pos.y() - radius, 2 * radius, 2 * radius)
+        for item in self.items(area):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
+    def nodes_rect(self, ids=None) -> QRectF:
+        items = [self.nodes[i] for i in ids if i in self.nodes] if ids else list(self.nodes.values())
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def flash_edge(self, start: QPointF, end: QPointF):
+        """Show a refused link for a moment where it would have gone."""
+        from .new_link import TemporaryLink
+        link = TemporaryLink()
+        link.set_ends(start, end)
+        link.set_refused(True)
+        self.addItem(link)
+        QTimer.singleShot(450, lambda: link.scene() is self and self.removeItem(link))

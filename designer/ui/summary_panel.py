@@ -1,0 +1,654 @@
+"""The summary: a torchinfo-like table of every block, with totals beneath.
+
+Columns: name, type, output shape, parameters, multiply-adds and the block's
+share of all parameters (drawn as a bar). Composite blocks (Inception,
+Residual, a person's own) open as a tree onto their inside; a document with
+several networks (a GAN) groups its blocks under one heading per network.
+Clicking a row selects the block on the canvas and centres it.
+
+Refreshing must keep up with typing: when an edit leaves the rows as they were
+(the usual case: a parameter changed), the model rewrites its cells in place
+and tells the view with one dataChanged per level; only a change of structure
+resets the model, and the expanded rows and the selection come back after it.
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import (QAbstractItemModel, QItemSelection, QItemSelectionModel, QModelIndex, QRectF,
+                            QSortFilterProxyModel, Qt)
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QStyle, QStyledItemDelegate,
+                               QTreeView, QVBoxLayout, QWidget)
+
+from designer.graph.errors import GraphError
+from designer.graph.format import count, nbytes, shape as fmt_shape
+from designer.ui.param_editors import error_colour, warning_colour
+
+COLUMNS = ("Name", "Type", "Output shape", "Parameters", "Mult-adds", "Share")
+NAME, TYPE, SHAPE, PARAMS, MACS, SHARE = range(len(COLUMNS))
+NUMERIC = (PARAMS, MACS, SHARE)
+SORT_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
+NODE_ROLE = SORT_ROLE + 1
+SHARE_ROLE = SORT_ROLE + 2
+KEY_ROLE = SORT_ROLE + 3
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_LEFT = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value)
+FORMULA_MAX_TERMS = 24   # beyond this the whole-network sum stops being readable
+ERRORS_SHOWN = 12
+
+
+@dataclass(eq=False)
+class Row:
+    key: str                     # stable across refreshes: "c3", "inc3a/branch1", "inc3a/#2/conv1"
+    node_id: str                 # the document node a click selects ("" for a network heading)
+    cells: tuple = ()
+    sort: tuple = ()
+    share: float = 0.0
+    error: str = ""
+    warning: str = ""
+    blocked: bool = False
+    heading: bool = False
+    tooltip: str = ""
+    parent: "Row | None" = None
+    children: list = field(default_factory=list)
+    row: int = 0
+
+    def values(self) -> tuple:
+        return (self.node_id, self.cells, self.sort, self.share, self.error, self.warning, self.blocked,
+                self.tooltip)
+
+    def take_values(self, other: "Row") -> bool:
+        """Copy `other`'s values; False when they were the same already."""
+        if self.values() == other.values():
+            return False
+        (self.node_id, self.cells, self.sort, self.share, self.error, self.warning, self.blocked,
+         self.tooltip) = other.values()
+        return True
+
+
+# ---- rows from an analysis ----------------------------------------------------------------------
+
+def _elements(s) -> int:
+    return math.prod(s) if s else 0
+
+
+def _node_row(key, node_id, name, type_, info, total, tooltip="") -> Row:
+    if info.errors:
+        shape, elements = "error", -1
+    elif info.blocked:
+        shape, elements = "—", -1
+    else:
+        shapes = list(info.out_shapes.values()) or [info.output_shape]
+        shape = ", ".join(fmt_shape(s) for s in shapes) if shapes != [None] else "—"
+        elements = _elements(shapes[0])
+    share = info.params / total if total else 0.0
+    cells = (name, type_, shape, count(info.params) if info.params else "—",
+             count(info.macs) if info.macs else "—", _percent(share) if info.params else "")
+    sort = (name.lower(), type_.lower(), elements, info.params, info.macs, share)  # one per column
+    tips = [tooltip] if tooltip else []
+    tips += [f"error: {m}" for m in info.errors] + [f"warning: {m}" for m in info.warnings]
+    if info.blocked:
+        tips.append("waits for an upstream block with an error")
+    return Row(key, node_id, cells, sort, share, "; ".join(info.errors), "; ".join(info.warnings),
+               info.blocked, tooltip="\n".join(tips))
+
+
+def reading_order(graph, analysis) -> list[str]:
+    """The analysis's nodes in reading order: topological, but depth first, so each branch
+    is read to its end before the next starts (Inception reads branch1, its ReLU, then
+    branch2_reduce…, as torchvision's googlenet.py does). Nodes on a cycle come last."""
+    indegree = {i: 0 for i in graph.nodes}
+    successors: dict[str, list[str]] = {i: [] for i in graph.nodes}
+    for e in graph.edges:
+        if e.src in indegree and e.dst in indegree:
+            indegree[e.dst] += 1
+            successors[e.src].append(e.dst)
+    stack = [i for i in reversed(list(graph.nodes)) if indegree[i] == 0]
+    order: list[str] = []
+    while stack:
+        node_id = stack.pop()
+        order.append(node_id)
+        for nxt in reversed(successors[node_id]):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                stack.append(nxt)
+    known = set(analysis.nodes)
+    order = [i for i in order if i in known]
+    placed = set(order)
+    return order + [i for i in analysis.order if i not in placed]
+
+
+def _inside(graph, node, analysis):
+    """The graph inside composite `node` as one copy of it saw its inputs, or None."""
+    try:
+        spec = graph.spec(node)
+        return spec.expand(node.params, dict(analysis.input_shapes)) if spec.is_composite else None
+    except (GraphError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _inner_rows(parent: Row, graph, node, inner: list, total: int, depth: int = 0):
+    """A composite's inside: its blocks, or one `copy N` heading per repetition."""
+    def add(owner: Row, analysis, prefix: str):
+        inside = _inside(graph, node, analysis)
+        for inner_id in reading_order(inside, analysis) if inside is not None else analysis.order:
+            info = analysis.nodes[inner_id]
+            if info.type in ("Input", "Output"):
+                continue  # the composite's own ports, already shown by its row
+            type_ = info.resolved.get("variant", info.type)
+            row = _node_row(f"{prefix}/{inner_id}", parent.node_id, inner_id, type_, info, total)
+            _attach(owner, row)
+            if info.inner and depth < 8 and inside is not None and inner_id in inside.nodes:
+                _inner_rows(row, inside, inside.nodes[inner_id], info.inner, total, depth + 1)
+
+    if len(inner) == 1:
+        add(parent, inner[0], parent.key)
+        return
+    for n, analysis in enumerate(inner, 1):
+        params = analysis.total_params
+        share = params / total if total else 0.0
+        copy = Row(f"{parent.key}/#{n}", parent.node_id,
+                   (f"copy {n}", "", ", ".join(fmt_shape(v) for v in analysis.output_shapes.values()),
+                    count(params) if params else "—",
+                    count(analysis.macs) if analysis.macs else "—", _percent(share) if params else ""),
+                   (f"copy {n:03d}", "", 0, params, analysis.macs, share), share, heading=True)
+        _attach(parent, copy)
+        add(copy, analysis, copy.key)
+
+
+def _attach(parent: Row, child: Row):
+    child.parent = parent
+    child.row = len(parent.children)
+    parent.children.append(child)
+
+
+def build_rows(graph, analysis) -> list[Row]:
+    total = analysis.total_params
+    networks = graph.networks()
+    headings: dict[str, Row] = {}
+    roots: list[Row] = []
+    for node_id in reading_order(graph, analysis):
+        node = graph.nodes.get(node_id)
+        info = analysis.nodes.get(node_id)
+        if node is None or info is None:
+            continue
+        type_ = info.resolved.get("variant", node.type)
+        tip = f"id {node_id}" if node.label else ""
+        row = _node_row(node_id, node_id, node.title, type_, info, total, tip)
+        if info.inner:
+            _inner_rows(row, graph, node, info.inner, total)
+        if len(networks) > 1:
+            if node.network not in headings:
+                heading = Row(f"network:{node.network}", "", heading=True)
+                heading.row = len(roots)
+                headings[node.network] = heading
+                roots.append(heading)
+            _attach(headings[node.network], row)
+        else:
+            row.row = len(roots)
+            roots.append(row)
+    for net, heading in headings.items():
+        params = sum(analysis.nodes[r.node_id].params for r in heading.children)
+        macs = sum(analysis.nodes[r.node_id].macs for r in heading.children)
+        share = params / total if total else 0.0
+        heading.cells = (net, "network", "", count(params), count(macs) if macs else "—",
+                         _percent(share) if params else "")
+        heading.sort = (net, "network", 0, params, macs, share)
+        heading.share = share
+    return roots
+
+
+def _structure(rows: list[Row]) -> list[str]:
+    keys: list[str] = []
+
+    def walk(rs):
+        for r in rs:
+            keys.append(r.key)
+            keys.append("(")
+            walk(r.children)
+            keys.append(")")
+    walk(rows)
+    return keys
+
+
+# ---- the Qt model -------------------------------------------------------------------------------
+
+class SummaryModel(QAbstractItemModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.roots: list[Row] = []
+        self._structure: list[str] = []
+        self._bold = QFont()
+        self._bold.setWeight(QFont.Weight.DemiBold)
+        self.set_palette(QPalette())
+
+    def set_palette(self, palette: QPalette):
+        self._palette = palette
+        self._brushes = {"error": QBrush(QColor(error_colour(palette))),
+                         "warning": QBrush(QColor(warning_colour(palette))),
+                         "blocked": palette.brush(QPalette.ColorRole.PlaceholderText)}
+
+    def update(self, rows: list[Row]) -> bool:
+        """Show `rows`; returns True when the model had to be reset."""
+        structure = _structure(rows)
+        if structure != self._structure:
+            self.beginResetModel()
+            self.roots, self._structure = rows, structure
+            self.endResetModel()
+            return True
+        self._copy_level(QModelIndex(), self.roots, rows)
+        return False
+
+    def _copy_level(self, parent_index: QModelIndex, old: list[Row], new: list[Row]):
+        # one dataChanged per run of changed rows: an edit usually touches the rows below it
+        changed = [a.take_values(b) for a, b in zip(old, new)]
+        start = None
+        for i, hit in enumerate(changed + [False]):
+            if hit and start is None:
+                start = i
+            elif not hit and start is not None:
+                self.dataChanged.emit(self.index(start, 0, parent_index),
+                                      self.index(i - 1, len(COLUMNS) - 1, parent_index))
+                start = None
+        for a, b in zip(old, new):
+            if a.children:
+                self._copy_level(self.createIndex(a.row, 0, a), a.children, b.children)
+
+    def row_at(self, index: QModelIndex) -> Row | None:
+        return index.internalPointer() if index.isValid() else None
+
+    def index_of(self, row: Row, column: int = 0) -> QModelIndex:
+        return self.createIndex(row.row, column, row)
+
+    # ---- QAbstractItemModel -------------------------------------------------------------------
+    def index(self, row, column, parent=QModelIndex()):
+        rows = parent.internalPointer().children if parent.isValid() else self.roots
+        if 0 <= row < len(rows) and 0 <= column < len(COLUMNS):
+            return self.createIndex(row, column, rows[row])
+        return QModelIndex()
+
+    def parent(self, index=QModelIndex()):
+        if not index.isValid():
+            return QModelIndex()
+        up = index.internalPointer().parent
+        return self.createIndex(up.row, 0, up) if up is not None else QModelIndex()
+
+    def rowCount(self, parent=QModelIndex()):
+        if parent.isValid():
+            return len(parent.internalPointer().children) if parent.column() == 0 else 0
+        return len(self.roots)
+
+    def columnCount(self, parent=QModelIndex()):
+        return len(COLUMNS)
+
+    def hasChildren(self, parent=QModelIndex()):
+        return self.rowCount(parent) > 0
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
+                return _RIGHT
+        return None
+
+    def data(self, index, role=_DISPLAY):
+        # called thousands of times per repaint: plain int roles, most frequent first
+        row: Row = index.internalPointer()
+        if row is None:
+            return None
+        if role == _DISPLAY:
+            return row.cells[index.column()] if row.cells else ""
+        if role == _ALIGNMENT:
+            return _RIGHT if index.column() in NUMERIC else _LEFT
+        if role == _FOREGROUND:
+            if row.error:
+                return self._brushes["error"]
+            if row.blocked:
+                return self._brushes["blocked"]
+            if row.warning and index.column() == NAME:
+                return self._brushes["warning"]
+            return None
+        if role == _FONT:
+            return self._bold if row.heading else None
+        if role == SORT_ROLE:
+            return row.sort[index.column()] if row.sort else 0
+        if role == SHARE_ROLE:
+            return row.share
+        if role == _TOOLTIP:
+            return row.tooltip or None
+        if role == NODE_ROLE:
+            return row.node_id
+        if role == KEY_ROLE:
+            return row.key
+        return None
+
+
+class ShareBarDelegate(QStyledItemDelegate):
+    """The share of all parameters as a bar behind the percentage."""
+
+    def paint(self, painter, option, index):
+        share = index.data(SHARE_ROLE) or 0.0
+        self.initStyleOption(option, index)
+        style = option.widget.style() if option.widget else None
+        text = option.text
+        option.text = ""
+        if style:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        rect = QRectF(option.rect).adjusted(4, 0, -4, 0)
+        # the bar takes the room the percentage leaves, so the two never overlap
+        text_width = option.fontMetrics.horizontalAdvance("100.0 %") + 8
+        track = QRectF(rect.left(), rect.top(), max(0.0, rect.width() - text_width), rect.height())
+        if share > 0 and track.width() > 4:
+            painter.save()
+            painter.setRenderHint(painter.RenderHint.Antialiasing)
+            colour = QColor(option.palette.color(QPalette.ColorRole.Highlight))
+            colour.setAlphaF(0.35)
+            inset = max(2.0, rect.height() * 0.18)
+            bar = QRectF(track.left(), track.top() + inset, max(2.0, track.width() * min(share, 1.0)),
+                         track.height() - 2 * inset)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(bar, 2, 2)
+            painter.restore()
+        if text:
+            painter.save()
+            selected = option.state & QStyle.StateFlag.State_Selected
+            painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                                else QPalette.ColorRole.Text))
+            painter.drawText(rect.adjusted(0, 0, -2, 0), _RIGHT, text)
+            painter.restore()
+
+
+class _SortProxy(QSortFilterProxyModel):
+    def lessThan(self, left, right):
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if type(a) is not type(b):
+            return str(a) < str(b)
+        return a < b
+
+
+# ---- the panel ----------------------------------------------------------------------------------
+
+class SummaryPanel(QWidget):
+    """Per-block table, totals, the whole-network formula and the errors of a document."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self._syncing = False
+        self._rows_by_node: dict[str, Row] = {}
+        self._expanded: set[str] = set()
+        self._totals_plain = ""
+
+        self.model = SummaryModel(self)
+        self.model.set_palette(self.palette())
+        self.proxy = _SortProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.view = QTreeView()
+        self.view.setModel(self.proxy)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setItemDelegateForColumn(SHARE, ShareBarDelegate(self.view))
+        header = self.view.header()
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # document order until asked
+        header.setSortIndicatorClearable(True)
+        self.view.setSortingEnabled(True)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        fm = self.view.fontMetrics()
+        for col, sample in ((TYPE, "LocalResponseNorm"), (SHAPE, "1024×112×112"), (PARAMS, "138,357,544"),
+                            (MACS, "15,470,264,320"), (SHARE, "100.0 %" + " " * 30)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
+        self.view.expanded.connect(lambda i: self._expanded.add(i.data(KEY_ROLE)))
+        self.view.collapsed.connect(lambda i: self._expanded.discard(i.data(KEY_ROLE)))
+        self.view.selectionModel().selectionChanged.connect(self._on_view_selection)
+        self.view.clicked.connect(self._on_row_clicked)
+        self.view.activated.connect(self._on_row_clicked)
+
+        self._totals = QLabel()
+        self._totals.setWordWrap(True)
+        self._totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._totals.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._formula = QLabel()
+        self._formula.setWordWrap(True)
+        self._formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._errors = QLabel()
+        self._errors.setWordWrap(True)
+        self._errors.setTextFormat(Qt.TextFormat.RichText)
+        self._errors.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._errors.linkActivated.connect(self._on_error_link)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self._totals)
+        lay.addWidget(self._formula)
+        lay.addWidget(self._errors)
+
+        self._connections: list = []
+        self.attach()
+
+    # ---- public API ---------------------------------------------------------------------------
+    def row_count(self) -> int:
+        """How many document blocks the table lists (their insides not counted)."""
+        return len(self._rows_by_node)
+
+    def row_for(self, node_id: str) -> int:
+        """The row (among its siblings, as sorted now) that shows `node_id`; -1 if none."""
+        index = self.index_for(node_id)
+        return index.row() if index.isValid() else -1
+
+    def index_for(self, node_id: str, column: int = NAME) -> QModelIndex:
+        """The view's index of the row showing `node_id` (for clicking it in tests)."""
+        row = self._rows_by_node.get(node_id)
+        if row is None:
+            return QModelIndex()
+        return self.proxy.mapFromSource(self.model.index_of(row, column))
+
+    def totals_text(self) -> str:
+        return self._totals_plain
+
+    def attach(self):
+        """Observe the controller and show its state (again after a close; safe to call twice).
+        PySide drops the connections when the panel is deleted; closing it detaches explicitly."""
+        if self._connections:
+            return
+        c = self.controller
+        self._connections = [(c.analysis_changed, self._on_analysis_changed),
+                             (c.selection_changed, self._on_selection_changed),
+                             (c.graph_replaced, self._on_graph_replaced)]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        self._on_analysis_changed(c.analysis)
+        self._on_selection_changed(list(c.selection))
+
+    def detach(self):
+        """Stop observing the controller (called on close; safe to call twice)."""
+        connections = self._connections
+        while connections:
+            signal, slot = connections.pop()
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass  # the controller went first
+
+    def closeEvent(self, event):
+        self.detach()
+        super().closeEvent(event)
+
+    def showEvent(self, event):
+        self.attach()  # a panel closed and shown again observes again
+        super().showEvent(event)
+
+    def changeEvent(self, event):
+        # a light/dark switch: the reds must stay readable
+        if event.type() == event.Type.PaletteChange and getattr(self, "_connections", None):
+            self.model.set_palette(self.palette())
+            self._on_analysis_changed(self.controller.analysis)
+        super().changeEvent(event)
+
+    # ---- observers ----------------------------------------------------------------------------
+    def _on_graph_replaced(self, graph):
+        self._expanded.clear()
+        self.view.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+
+    def _on_analysis_changed(self, analysis):
+        graph = self.controller.graph
+        rows = build_rows(graph, analysis)
+        reset = self.model.update(rows)
+        self._rows_by_node = {}
+        for r in self.model.roots:
+            for row in ([r] + r.children if r.heading else [r]):
+                if row.node_id and not row.heading:
+                    self._rows_by_node[row.node_id] = row
+        if reset:
+            self._after_reset()
+        self._show_totals(graph, analysis)
+
+    def _after_reset(self):
+        self.view.setRootIsDecorated(any(r.children for r in self.model.roots))
+        self._syncing = True
+        try:
+            for r in self.model.roots:
+                if r.heading or r.key in self._expanded:
+                    self.view.expand(self.proxy.mapFromSource(self.model.index_of(r)))
+                self._restore_expanded(r.children)
+            self._select_rows(self.controller.selection)
+        finally:
+            self._syncing = False
+
+    def _restore_expanded(self, rows):
+        for r in rows:
+            if r.children and r.key in self._expanded:
+                self.view.expand(self.proxy.mapFromSource(self.model.index_of(r)))
+                self._restore_expanded(r.children)
+
+    def _on_selection_changed(self, ids):
+        if set(ids) == set(self._selected_ids()):
+            return  # the table made this selection itself
+        self._syncing = True
+        try:
+            self._select_rows(ids)
+        finally:
+            self._syncing = False
+
+    def _select_rows(self, ids):
+        selection = QItemSelection()
+        first = None
+        for node_id in ids:
+            index = self.index_for(node_id)
+            if index.isValid():
+                last = index.siblingAtColumn(len(COLUMNS) - 1)
+                selection.select(index, last)
+                first = first or index
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.view.selectionModel().select(selection, flags)
+        if first is not None:
+            self.view.selectionModel().setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.view.scrollTo(first)
+
+    def _selected_ids(self) -> list[str]:
+        ids = []
+        for index in self.view.selectionModel().selectedRows(NAME):
+            node_id = index.data(NODE_ROLE)
+            if node_id and node_id not in ids:
+                ids.append(node_id)
+        return ids
+
+    def _on_view_selection(self, *_):
+        if not self._syncing:
+            self.controller.select(self._selected_ids())
+
+    def _on_row_clicked(self, index):
+        node_id = index.data(NODE_ROLE)
+        if node_id:
+            ids = self._selected_ids() or [node_id]
+            if node_id in ids:  # the clicked block goes first: it is the one centred
+                ids.remove(node_id)
+            self.controller.select([node_id] + ids, focus=True)
+
+    def _on_error_link(self, link: str):
+        if link.startswith("node:"):
+            self.controller.select([link[5:]], focus=True)
+
+    # ---- totals -------------------------------------------------------------------------------
+    def _show_totals(self, graph, a):
+        frozen = a.total_params - a.trainable_params
+        errors = len(a.errors)
+        parts = [
+            (f"{count(a.total_params)}", f" parameters ({count(a.weight_params)} weights + "
+                                         f"{count(a.bias_params)} biases)"),
+            (f"{count(a.trainable_params)}", " trainable" + (f", {count(frozen)} frozen" if frozen else "")),
+            (f"{count(a.macs)}", " multiply-adds"),
+            (nbytes(a.activation_bytes), " activations per sample"),
+            ("no" if not errors else str(errors), " errors" if errors != 1 else " error"),
+        ]
+        ins = ", ".join(f"{k} {fmt_shape(v)}" for k, v in a.input_shapes.items())
+        outs = ", ".join(f"{k} {fmt_shape(v)}" for k, v in a.output_shapes.items())
+        if ins or outs:
+            parts.append(("", f"{ins or '?'} → {outs or '?'}"))
+        plain = " · ".join(b + rest for b, rest in parts)
+        # each part stays on one line; a short panel wraps only between parts
+        rich = " · ".join((f"<b>{_nbsp(b)}</b>" if b else "") + _nbsp(rest) for b, rest in parts)
+        self._totals.setText(rich)
+
+        formula = self._network_formula(a)
+        self._formula.setText(formula)
+        self._formula.setVisible(bool(formula))
+        if formula:
+            plain += "\n" + formula
+
+        red = error_colour(self.palette())
+        lines, rich_lines = [], []
+        for node_id, message in a.errors[:ERRORS_SHOWN]:
+            node = graph.nodes.get(node_id) if node_id else None
+            where = node.title if node else ""
+            lines.append(f"{where}: {message}" if where else message)
+            link = f'<a href="node:{html.escape(node_id)}" style="color:{red}">{html.escape(where)}</a>: ' \
+                if node else ""
+            rich_lines.append(f'<span style="color:{red}">{link}{html.escape(message)}</span>')
+        if len(a.errors) > ERRORS_SHOWN:
+            more = f"… and {len(a.errors) - ERRORS_SHOWN} more"
+            lines.append(more)
+            rich_lines.append(f'<span style="color:{red}">{more}</span>')
+        self._errors.setText("<br>".join(rich_lines))
+        self._errors.setVisible(bool(rich_lines))
+        if lines:
+            plain += "\n" + "\n".join(lines)
+        self._totals_plain = plain
+
+    @staticmethod
+    def _network_formula(a) -> str:
+        """The lecture's sum, `(5×5)×6 + (5×5×6)×16 + … = 61,470 weights, plus 236 biases`, when
+        every weighted block has a term and there are few enough to read."""
+        weighted = [info for info in a.nodes.values() if info.weights]
+        if not weighted or len(weighted) > FORMULA_MAX_TERMS or any(not i.weight_formula for i in weighted):
+            return ""
+        text = f"Weights: {a.weight_formula()} weights"
+        if a.bias_params:
+            text += f", plus {count(a.bias_params)} biases"
+        return text
+
+
+def _nbsp(text: str) -> str:
+    return html.escape(text).replace(" ", "&nbsp;")
+
+
+def _percent(share: float) -> str:
+    return "<0.1 %" if 0 < share < 0.0005 else f"{share * 100:.1f} %"
