@@ -10,10 +10,10 @@ __version__ = "0.1.0"
 
 def load_graph(source):
     """Load a document from a `.json` file, a preset name (`"lenet5"`), or a weights
-    `.pt` written by the state_dict export (graph and weights restored)."""
+    `.pt`/`.pth` written by the state_dict export (graph and weights restored)."""
     from designer.graph.presets import resolve
     path = resolve(source)
-    if path.suffix == ".pt":
+    if path.suffix.lower() in (".pt", ".pth"):
         from designer.compile.checkpoint import load_graph_with_weights
         return load_graph_with_weights(path)
     from designer.graph.fileformat import load

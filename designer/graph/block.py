@@ -90,11 +90,13 @@ def register(spec: BlockSpec) -> BlockSpec:
 
 
 def get_block(type_name: str) -> BlockSpec:
-    _load_catalog()
-    try:
-        return _REGISTRY[type_name]
-    except KeyError:
-        raise UnknownBlockError(f"unknown block type {type_name!r}") from None
+    spec = _REGISTRY.get(type_name) if isinstance(type_name, str) else None
+    if spec is None:
+        _load_catalog()
+        spec = _REGISTRY.get(type_name) if isinstance(type_name, str) else None
+        if spec is None:
+            raise UnknownBlockError(f"unknown block type {type_name!r}")
+    return spec
 
 
 def all_blocks() -> list[BlockSpec]:
@@ -103,5 +105,12 @@ def all_blocks() -> list[BlockSpec]:
 
 
 def _load_catalog():
-    if not _REGISTRY:
+    # a flag, not "is the registry empty": importing one declaration module first (say the
+    # composites) fills the registry partly, and the rest must still load
+    global _CATALOG_LOADED
+    if not _CATALOG_LOADED:
         from . import blocks  # noqa: F401 - declarations register themselves
+        _CATALOG_LOADED = True
+
+
+_CATALOG_LOADED = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .block import BlockSpec, Inference, register
+from .block import BlockSpec, Inference, get_block, register
 from .errors import GraphError, ShapeError
 from .format import count
 from .model import (AddNode, CompositeDef, Connect, Edge, Graph, Node, Op, SetComposite, valid_id)
@@ -26,8 +26,10 @@ def port_names(graph: Graph, type_name: str) -> tuple[str, ...]:
     return tuple(n.params["name"] for n in boundary(graph, type_name))
 
 
-def composite_infer(expand):
-    """The shape rule of every composite: analyse the inside, chained `repeat` times."""
+def composite_infer(expand, memo: bool = False):
+    """The shape rule of every composite: analyse the inside, chained `repeat` times.
+    With `memo` (built-in composites, whose inside is a pure function of their parameters
+    and input shapes) the result is remembered process-wide."""
     def infer(p, ins):
         from .analysis import analyze_inner
         repeat = p.get("repeat", 1)
@@ -54,13 +56,74 @@ def composite_infer(expand):
         n = total.weights + total.biases
         total.param_formula = f"{count(n)} inside" + (f" ({repeat} copies)" if repeat > 1 else "")
         from .format import shape as fmt
-        total.shape_formula = " → ".join([fmt(next(iter(ins.values())))] + [fmt(v) for v in outs.values()])
+        total.shape_formula = " → ".join([fmt(v) for v in ins.values()][:1] + [fmt(v) for v in outs.values()])
         return total
-    return infer
+
+    if not memo:
+        return infer
+    results: dict = {}
+    _MEMOS.append(results)
+
+    def remembered(p, ins):
+        key = (_freeze(p), tuple(ins.items()))
+        hit = results.get(key)
+        if hit is None:
+            hit = infer(p, ins)
+            if len(results) >= 2048:
+                results.clear()
+            results[key] = hit
+        return hit
+    return remembered
+
+
+_MEMOS: list[dict] = []
+
+
+def clear_caches():
+    """Forget every generated inside and remembered result (benchmarks time the cold path)."""
+    for memo in _MEMOS:
+        memo.clear()
+    _inception_graph.cache_clear()
+    _residual_graph.cache_clear()
 
 
 def _freeze(d: dict) -> tuple:
     return tuple(sorted(d.items()))
+
+
+@lru_cache(maxsize=None)
+def _defaults_of(type_name: str) -> tuple:
+    return tuple(get_block(type_name).defaults().items())
+
+
+def _defaults(type_name: str) -> dict:
+    return dict(_defaults_of(type_name))
+
+
+class _Sketch:
+    """Draws a generated inside without the per-edit checks of the document API, which
+    cost more than the analysis itself: the generators below are ours, and the tests load
+    what they draw through the checked path (test_model_ops)."""
+
+    def __init__(self):
+        self.graph = Graph()
+        self._fed: dict[str, int] = {}
+
+    def add_node(self, type_name: str, params: dict | None = None, id: str = "", pos=(0.0, 0.0)):
+        # the generators pass canonical values (ints, tuples), so the defaults need only the overlay
+        self.graph.nodes[id] = Node(id, type_name, {**_defaults(type_name), **(params or {})}, "",
+                                    (float(pos[0]), float(pos[1])))
+
+    def connect(self, src: str, dst: str):
+        """To the next free input of dst, in port order (in1, in2, … for Add and Concat)."""
+        node = self.graph.nodes[dst]
+        k = self._fed.get(dst, 0)
+        self._fed[dst] = k + 1
+        self.graph.edges.append(Edge(src, "out", dst, get_block(node.type).input_ports(node.params)[k]))
+
+    def done(self) -> Graph:
+        self.graph.structure_revision += 1
+        return self.graph
 
 
 # ---- Inception ---------------------------------------------------------------------------------
@@ -68,7 +131,7 @@ def _freeze(d: dict) -> tuple:
 @lru_cache(maxsize=512)
 def _inception_graph(frozen: tuple, in_shape: tuple) -> Graph:
     p = dict(frozen)
-    g = Graph()
+    g = _Sketch()
     g.add_node("Input", {"shape": in_shape, "name": "in"}, id="x", pos=(300, 0))
     naive = p["variant"] == "naive"
     y = 120
@@ -100,7 +163,7 @@ def _inception_graph(frozen: tuple, in_shape: tuple) -> Graph:
         g.connect(e, "concat")
     g.add_node("Output", {"name": "out"}, id="y", pos=(300, y + 440))
     g.connect("concat", "y")
-    return g
+    return g.done()
 
 
 def _inception_expand(p, ins):
@@ -124,7 +187,7 @@ register(BlockSpec(
      _ch("pool_proj", 32, "pool proj: 1×1 filters after the 3×3 max-pool."),
      Param("variant", "enum", "reduced", "'naive' leaves out the 1×1 reductions.", choices=("reduced", "naive")),
      REPEAT),
-    composite_infer(_inception_expand), None,
+    composite_infer(_inception_expand, memo=True), None,
     summary=lambda p: (f"inception {p['c1x1']}, {p['c3x3_reduce']}→{p['c3x3']}, "
                        f"{p['c5x5_reduce']}→{p['c5x5']}, {p['pool_proj']}"
                        if p["variant"] == "reduced" else f"naive inception {p['c1x1']}, {p['c3x3']}, {p['c5x5']}"),
@@ -136,7 +199,7 @@ register(BlockSpec(
 @lru_cache(maxsize=512)
 def _residual_graph(frozen: tuple, in_shape: tuple) -> Graph:
     p = dict(frozen)
-    g = Graph()
+    g = _Sketch()
     cin = in_shape[0] if in_shape else 0
     planes, stride, bn = p["out_channels"], p["stride"], p["batchnorm"]
     bottleneck = p["kind"] == "bottleneck"
@@ -178,7 +241,7 @@ def _residual_graph(frozen: tuple, in_shape: tuple) -> Graph:
         last = layer("relu", "ReLU", {}, last)
     g.add_node("Output", {"name": "out"}, id="y", pos=(0, y))
     g.connect(last, "y")
-    return g
+    return g.done()
 
 
 def _residual_expand(p, ins):
@@ -206,22 +269,37 @@ register(BlockSpec(
      Param("shortcut", "bool", True, "The skip connection; off gives the 'plain' network."),
      Param("batchnorm", "bool", True, "Batch normalisation after each convolution."),
      REPEAT),
-    composite_infer(_residual_expand), None, summary=_residual_summary, expand=_residual_expand))
+    composite_infer(_residual_expand, memo=True), None, summary=_residual_summary, expand=_residual_expand))
 
 
 # ---- user composites ---------------------------------------------------------------------------
 
 def user_composite_spec(definition: CompositeDef) -> BlockSpec:
+    """The block a user's composite stands for; rebuilt only when its boundary changes."""
     inside = definition.graph
+    key = (id(inside), inside.structure_revision,
+           tuple((n.id, n.revision) for n in inside.nodes.values() if n.type in ("Input", "Output")))
+    cached = _USER_SPECS.get(id(definition))
+    if cached is not None and cached[0] is definition and cached[1] == key:
+        return cached[2]
 
     def expand(p, ins):
         return inside
 
-    return BlockSpec(definition.name, "Composite", definition.doc or f"Your block {definition.name}",
+    inner = len(inside.nodes) - len(boundary(inside, "Input")) - len(boundary(inside, "Output"))
+    spec = BlockSpec(definition.name, "Composite", definition.doc or f"Your block {definition.name}",
                      (REPEAT,), composite_infer(expand), None,
                      inputs=port_names(inside, "Input"), outputs=port_names(inside, "Output"),
-                     summary=lambda p: f"{len(inside.nodes) - len(boundary(inside, 'Input')) - len(boundary(inside, 'Output'))} blocks",
+                     summary=lambda p: f"{inner} block{'s' if inner != 1 else ''}"
+                     + (f" ×{p['repeat']}" if p.get("repeat", 1) > 1 else ""),
                      expand=expand, title=definition.name)
+    if len(_USER_SPECS) > 256:
+        _USER_SPECS.clear()
+    _USER_SPECS[id(definition)] = (definition, key, spec)
+    return spec
+
+
+_USER_SPECS: dict[int, tuple] = {}  # id(definition) -> (definition, boundary key, spec)
 
 
 def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = None) -> list[Op]:
@@ -234,6 +312,8 @@ def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = Non
     networks = {graph.nodes[i].network for i in chosen}
     if len(networks) > 1:
         raise GraphError("the selection spans several networks")
+    if any(graph.nodes[i].type in ("Input", "Output") for i in chosen):
+        raise GraphError("Input and Output blocks stay outside a group: they are the network's boundary")
     inside, selected = Graph(), set(chosen)
     for i in chosen:
         n = graph.nodes[i]
@@ -271,8 +351,11 @@ def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = Non
     new_id = node_id or graph.new_id(name)
     ops: list[Op] = graph.removal_ops(chosen)
     ops.append(SetComposite(name, CompositeDef(name, inside)))
+    # the group takes the place of its first member, so the document still reads in running order
+    index = [i for i in graph.nodes if i not in selected or i == chosen[0]].index(chosen[0])
+    trainable = any(graph.nodes[i].trainable for i in chosen)
     ops.append(AddNode(Node(new_id, name, {}, "", (sum(xs) / len(xs), sum(ys) / len(ys)),
-                            next(iter(networks)))))
+                            next(iter(networks)), trainable), index))
     ops += [Connect(Edge(src, sp, new_id, port)) for (src, sp), port in outer_in]
     ops += [Connect(Edge(new_id, port, dst, dp)) for port, dst, dp in outer_out]
     return ops
@@ -297,34 +380,44 @@ def ungroup_ops(graph: Graph, node_id: str) -> list[Op]:
     for inner_id, inner in inside.nodes.items():
         if inner.type in ("Input", "Output"):
             continue
-        new = inner_id if inner_id not in taken else f"{node_id}_{inner_id}"
-        while new in taken:
-            new += "_"
+        new = inner_id if inner_id not in taken else f"{node_id}_{inner_id}"[:58]
+        k = 1
+        while new in taken:  # ids stay at most 64 characters
+            new = f"{node_id}_{inner_id}"[:58] + f"_{k}"
+            k += 1
         rename[inner_id] = new
         taken.add(new)
     ops: list[Op] = graph.removal_ops([node_id])
+    index = list(graph.nodes).index(node_id)  # the inside takes the composite's place in the order
     ox, oy = node.pos
     xs = [n.pos[0] for n in inside.nodes.values()]
     ys = [n.pos[1] for n in inside.nodes.values()]
     cx, cy = (min(xs) + max(xs)) / 2, min(ys)
-    for inner_id, new in rename.items():
+    for k, (inner_id, new) in enumerate(rename.items()):
         inner = inside.nodes[inner_id]
         ops.append(AddNode(Node(new, inner.type, dict(inner.params), inner.label,
-                                (ox + inner.pos[0] - cx, oy + inner.pos[1] - cy), node.network, inner.trainable)))
+                                (ox + inner.pos[0] - cx, oy + inner.pos[1] - cy), node.network,
+                                inner.trainable and node.trainable), index + k))
     in_ports = {n.id: n.params["name"] for n in boundary(inside, "Input")}
     out_ports = {n.id: n.params["name"] for n in boundary(inside, "Output")}
     feeds = {e.dst_port: (e.src, e.src_port) for e in graph.edges_into(node_id)}
+
+    def source(inner_id, port):
+        """Where a value inside comes from, seen from outside (None: an unfed input port)."""
+        if inner_id in in_ports:
+            return feeds.get(in_ports[inner_id])
+        return rename[inner_id], port
+
     for e in inside.edges:
-        if e.src in in_ports:
-            if in_ports[e.src] in feeds:
-                src, sp = feeds[in_ports[e.src]]
-                ops.append(Connect(Edge(src, sp, rename[e.dst], e.dst_port)))
-        elif e.dst in out_ports:
+        src = source(e.src, e.src_port)
+        if src is None:
+            continue
+        if e.dst in out_ports:
             for oe in graph.edges_from(node_id):
                 if oe.src_port == out_ports[e.dst]:
-                    ops.append(Connect(Edge(rename[e.src], e.src_port, oe.dst, oe.dst_port)))
+                    ops.append(Connect(Edge(src[0], src[1], oe.dst, oe.dst_port)))
         else:
-            ops.append(Connect(Edge(rename[e.src], e.src_port, rename[e.dst], e.dst_port)))
+            ops.append(Connect(Edge(src[0], src[1], rename[e.dst], e.dst_port)))
     if node.type in graph.composites and not any(
             n.type == node.type for i, n in graph.nodes.items() if i != node_id):
         ops.append(SetComposite(node.type, None))

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 from .errors import GraphError, GraphFileError
-from .model import DEFAULT_NETWORK, AddNode, CompositeDef, Connect, Edge, Graph, Node
+from .model import (DEFAULT_NETWORK, AddNode, CompositeDef, Connect, Edge, Graph, Node, SetComposite, SetMeta,
+                    encodable, valid_id)
 from .params import to_json
 
 FORMAT = "network-designer"
@@ -83,19 +84,32 @@ def dumps(g: Graph) -> str:
 
 
 def save(g: Graph, path) -> None:
-    """Atomic: write beside the target, flush to disk, then rename over it."""
+    """Atomic: write beside the target, flush to disk, then rename over it; a failure
+    leaves the old file whole and no temporary file behind. A file-system problem
+    becomes a GraphFileError that names the file."""
     path = Path(path)
-    text = dumps(g)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    data = dumps(g).encode("utf-8")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise GraphFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            try:  # mkstemp makes the file private; a document keeps the mode of the one it replaces
+                os.fchmod(f.fileno(), path.stat().st_mode & 0o777 if path.exists() else 0o644)
+            except (OSError, AttributeError):
+                pass
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        try:
             os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise GraphFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
 
 
@@ -162,34 +176,51 @@ def from_dict(d) -> Graph:
     _expect(isinstance(version, int) and not isinstance(version, bool), "version", "must be a number")
     _expect(version <= VERSION, "version",
             f"the file was written by a newer Network Designer (format {version}); this one reads up to {VERSION}")
+    unknown = set(d) - {"format", "version", "meta", "nodes", "edges", "composites"}
+    _expect(not unknown, "file", f"unknown key {min(map(str, unknown), default='')!r}")
     g = Graph()
     meta = d.get("meta", {})
     _expect(isinstance(meta, dict), "meta", "must be an object")
-    g.meta = meta
+    for key, value in meta.items():
+        try:
+            g.apply(SetMeta(key, value))
+        except GraphError as exc:
+            raise GraphFileError(f"meta.{key}: {exc}") from None
     comps = d.get("composites", {})
     _expect(isinstance(comps, dict), "composites", "must be an object")
     for name, body in comps.items():
-        inside = Graph()
-        _load_body(inside, body, f"composites.{name}.")
+        where = f"composites.{name}"
+        _expect(valid_id(name), where, "a block name is a letter or _, then letters, digits or _")
+        _expect(isinstance(body, dict), where, "must be an object")
         doc = body.get("doc", "")
-        _expect(isinstance(doc, str), f"composites.{name}", "'doc' must be text")
-        _expect(not any(n.type == name or n.type in comps for n in inside.nodes.values()),
-                f"composites.{name}", "a composite may not contain itself or another user composite")
+        _expect(isinstance(doc, str) and len(doc) <= 10000 and encodable(doc), where, "'doc' must be text")
+        unknown = set(body) - {"doc", "nodes", "edges"}
+        _expect(not unknown, where, f"unknown key {min(map(str, unknown), default='')!r}")
+        inner_nodes = body.get("nodes") if isinstance(body.get("nodes"), list) else []
+        _expect(not any(isinstance(n, dict) and isinstance(n.get("type"), str) and n["type"] in comps
+                        for n in inner_nodes),
+                where, "a composite may not contain itself or another composite of yours")
+        inside = Graph()
+        _load_body(inside, body, where + ".")
         try:
-            from .model import SetComposite
             g.apply(SetComposite(name, CompositeDef(name, inside, doc)))
         except GraphError as exc:
-            raise GraphFileError(f"composites.{name}: {exc}") from None
+            raise GraphFileError(f"{where}: {exc}") from None
     _load_body(g, d, "")
     return g
 
 
 def loads(text: str) -> Graph:
+    if not isinstance(text, str):
+        raise GraphFileError("file: not text")
     try:
         d = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "file"
-        raise GraphFileError(f"{where}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from None
+    except json.JSONDecodeError as exc:
+        raise GraphFileError(f"line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise GraphFileError("file: not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise GraphFileError(f"file: not valid JSON ({exc})") from None
     try:
         return from_dict(d)
     except GraphFileError:

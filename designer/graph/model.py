@@ -7,7 +7,9 @@ group a selection) are lists of ops, undone in reverse order.
 """
 from __future__ import annotations
 
+import json
 import keyword
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -16,13 +18,37 @@ from .block import BlockSpec, get_block
 from .errors import (CycleError, DuplicateInputError, GraphError, NetworkMismatchError,
                      ParamError, PortError, UnknownBlockError)
 
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # whole string: fullmatch, as `$` lets a "\n" through
 DEFAULT_NETWORK = "main"
+
+
+def valid_network(name) -> bool:
+    return isinstance(name, str) and 0 < len(name) <= 64 and name.strip() == name and "." not in name \
+        and encodable(name)
+
+
+def encodable(text: str) -> bool:
+    """Text that can be written to a UTF-8 file (JSON lets lone surrogates in)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def json_data(value, where: str):
+    """A deep copy of `value` as plain JSON data, or GraphError saying why it is not."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True).encode("utf-8")
+        return json.loads(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError) as exc:
+        raise GraphError(f"{where} must be plain JSON data (text, finite numbers, lists, objects): {exc}") \
+            from None
 
 
 def valid_id(name: str) -> bool:
     """Node ids become module names in the compiled network, so they must be identifiers."""
-    return isinstance(name, str) and bool(_ID.match(name)) and not keyword.iskeyword(name) \
+    return isinstance(name, str) and bool(_ID.fullmatch(name)) and not keyword.iskeyword(name) \
         and name not in {"self", "forward", "training", "torch", "nn", "F"}
 
 
@@ -120,7 +146,10 @@ _FIELDS = ("label", "pos", "network", "trainable")
 class Graph:
     """A network document. Node ids are unique across the whole document; a
     document may hold several networks (a GAN's generator and discriminator),
-    told apart by each node's `network`."""
+    told apart by each node's `network`.
+
+    `nodes` and `edges` are the truth and may be read freely; change them only
+    through `apply` (direct edits bypass the observers and the analysis cache)."""
 
     def __init__(self):
         self.nodes: dict[str, Node] = {}
@@ -130,11 +159,18 @@ class Graph:
         self.structure_revision = 0
         self._observers: list[Callable[..., None]] = []
         self._analyzer = None
+        # edges by node, kept beside the list so that connecting stays cheap on big documents
+        self._index_key = None
+        self._into: dict[str, list[Edge]] = {}
+        self._from: dict[str, list[Edge]] = {}
+        self._edge_set: set[Edge] = set()
+        self._taken: set[tuple[str, str]] = set()
 
     # ---- observers --------------------------------------------------------------------------
     def subscribe(self, callback: Callable[..., None]) -> Callable[[], None]:
         """callback(event, **data) with event one of node_added, node_removed, node_changed,
-        edge_added, edge_removed, composite_changed, meta_changed. Returns an unsubscribe."""
+        edge_added, edge_removed, composite_changed, meta_changed; one call per real change.
+        Returns an unsubscribe function."""
         self._observers.append(callback)
         return lambda: self._observers.remove(callback) if callback in self._observers else None
 
@@ -142,13 +178,29 @@ class Graph:
         for cb in list(self._observers):
             cb(event, **data)
 
+    # ---- the edge index ---------------------------------------------------------------------
+    def _current_key(self):
+        return (id(self.edges), len(self.edges), self.structure_revision)
+
+    def _index(self):
+        """Bring the index up to date with `edges` (rebuilt when it was edited directly)."""
+        if self._index_key != self._current_key():
+            self._into, self._from, self._taken = {}, {}, set()
+            for e in self.edges:
+                self._into.setdefault(e.dst, []).append(e)
+                self._from.setdefault(e.src, []).append(e)
+                self._taken.add((e.dst, e.dst_port))
+            self._edge_set = set(self.edges)
+            self._index_key = self._current_key()
+
+    def _structure_changed(self, index_valid: bool = True):
+        self.structure_revision += 1
+        self._index_key = self._current_key() if index_valid else None
+
     # ---- lookups ----------------------------------------------------------------------------
     def spec(self, node: Node | str) -> BlockSpec:
         node = self.nodes[node] if isinstance(node, str) else node
-        if node.type in self.composites:
-            from .composite import user_composite_spec
-            return user_composite_spec(self.composites[node.type])
-        return get_block(node.type)
+        return self._spec_for_type(node.type)
 
     def input_ports(self, node: Node | str) -> tuple[str, ...]:
         node = self.nodes[node] if isinstance(node, str) else node
@@ -158,10 +210,12 @@ class Graph:
         return self.spec(node).outputs
 
     def edges_into(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.dst == node_id]
+        self._index()
+        return list(self._into.get(node_id, ()))
 
     def edges_from(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.src == node_id]
+        self._index()
+        return list(self._from.get(node_id, ()))
 
     def networks(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -170,7 +224,7 @@ class Graph:
         return list(seen) or [DEFAULT_NETWORK]
 
     def new_id(self, base: str) -> str:
-        base = re.sub(r"\W", "_", base.lower()) or "node"
+        base = re.sub(r"\W", "_", base.lower(), flags=re.ASCII)[:56] or "node"
         if not valid_id(base):
             base = "n_" + base
         if base not in self.nodes:
@@ -182,6 +236,7 @@ class Graph:
 
     def reaches(self, start: str, target: str) -> bool:
         """Is there a path start → … → target?"""
+        self._index()
         stack, seen = [start], set()
         while stack:
             n = stack.pop()
@@ -190,21 +245,26 @@ class Graph:
             if n in seen:
                 continue
             seen.add(n)
-            stack.extend(e.dst for e in self.edges if e.src == n)
+            stack.extend(e.dst for e in self._from.get(n, ()))
         return False
 
     def check_connect(self, edge: Edge):
         """Raise a typed ConnectError for an edge the document cannot take."""
+        if not isinstance(edge, Edge) or not all(isinstance(v, str) for v in
+                                                 (edge.src, edge.src_port, edge.dst, edge.dst_port)):
+            raise PortError(f"{edge!r} is not an edge between named ports")
         if edge.src not in self.nodes or edge.dst not in self.nodes:
-            raise PortError(f"{edge}: no such node")
+            missing = edge.src if edge.src not in self.nodes else edge.dst
+            raise PortError(f"{edge}: there is no node {missing!r}")
         src, dst = self.nodes[edge.src], self.nodes[edge.dst]
         if edge.src_port not in self.output_ports(src):
             raise PortError(f"{src.title} has no output {edge.src_port!r}")
         if edge.dst_port not in self.input_ports(dst):
             raise PortError(f"{dst.title} has no input {edge.dst_port!r}")
-        if edge in self.edges:
+        self._index()
+        if edge in self._edge_set:
             raise DuplicateInputError(f"{edge} exists already")
-        if any(e.dst == edge.dst and e.dst_port == edge.dst_port for e in self.edges):
+        if (edge.dst, edge.dst_port) in self._taken:
             raise DuplicateInputError(f"input {edge.dst_port!r} of {dst.title} is already connected")
         if src.network != dst.network:
             raise NetworkMismatchError(f"{src.title} ({src.network}) and {dst.title} ({dst.network}) "
@@ -214,98 +274,164 @@ class Graph:
 
     # ---- the one way to change the document -------------------------------------------------
     def apply(self, op: Op) -> Op:
-        """Perform `op` and return its inverse."""
-        if isinstance(op, AddNode):
-            node = op.node
-            if not valid_id(node.id):
-                raise GraphError(f"{node.id!r} is not a valid node id (letters, digits, _)")
-            if node.id in self.nodes:
-                raise GraphError(f"a node {node.id!r} exists already")
-            spec = self._spec_for_type(node.type)
-            node.params = spec.coerce_params(node.params)
+        """Perform `op` and return its inverse. Observers hear one event per real change;
+        an op that changes nothing (a value set to what it is) emits nothing."""
+        handler = _HANDLERS.get(type(op))
+        if handler is None:
+            raise TypeError(f"not an operation: {op!r}")
+        self._index()  # every handler starts from an index that matches `edges`
+        return handler(self, op)
+
+    def _add_node(self, op: AddNode) -> Op:
+        node = op.node
+        if not valid_id(node.id):
+            raise GraphError(f"{node.id!r} is not a valid node id (a letter or _, then letters, digits, _)")
+        if node.id in self.nodes:
+            raise GraphError(f"a node {node.id!r} exists already")
+        spec = self._spec_for_type(node.type)
+        if not isinstance(node.params, dict):
+            raise ParamError(f"the parameters of {node.id} must be name: value pairs")
+        params = spec.coerce_params(node.params)
+        label, pos = _check_field(node, "label", node.label), _check_field(node, "pos", node.pos)
+        network = _check_field(node, "network", node.network)
+        trainable = _check_field(node, "trainable", node.trainable)
+        node.params, node.label, node.pos, node.network, node.trainable = params, label, pos, network, trainable
+        index = len(self.nodes) if op.index is None else max(0, min(op.index, len(self.nodes)))
+        if index == len(self.nodes):
+            self.nodes[node.id] = node
+        else:
             items = list(self.nodes.items())
-            index = len(items) if op.index is None else op.index
             items.insert(index, (node.id, node))
             self.nodes = dict(items)
-            self._structure_changed()
-            self._emit("node_added", node=node)
-            return RemoveNode(node.id)
-        if isinstance(op, RemoveNode):
-            if op.id not in self.nodes:
-                raise GraphError(f"no node {op.id!r}")
-            if any(e.src == op.id or e.dst == op.id for e in self.edges):
-                raise GraphError(f"{op.id} still has edges; disconnect them first")
-            index = list(self.nodes).index(op.id)
-            node = self.nodes.pop(op.id)
-            self._structure_changed()
-            self._emit("node_removed", node=node)
-            return AddNode(node, index)
-        if isinstance(op, Connect):
-            self.check_connect(op.edge)
-            index = len(self.edges) if op.index is None else op.index
-            self.edges.insert(index, op.edge)
-            self._structure_changed()
-            self._emit("edge_added", edge=op.edge)
-            return Disconnect(op.edge)
-        if isinstance(op, Disconnect):
-            if op.edge not in self.edges:
-                raise GraphError(f"no edge {op.edge}")
-            index = self.edges.index(op.edge)
-            self.edges.remove(op.edge)
-            self._structure_changed()
-            self._emit("edge_removed", edge=op.edge)
-            return Connect(op.edge, index)
-        if isinstance(op, SetParam):
-            node = self._node(op.id)
-            spec = self.spec(node)
-            old = node.params[op.name] if op.name in node.params else spec.param(op.name).default
-            value = spec.param(op.name).coerce(op.value)
-            if spec.input_ports(dict(node.params, **{op.name: value})) != spec.input_ports(node.params):
-                self._check_ports_kept(node, spec.input_ports(dict(node.params, **{op.name: value})))
-            node.params = dict(node.params, **{op.name: value})
-            node.revision += 1
-            self._emit("node_changed", node=node, field="params", name=op.name)
+        self._structure_changed()
+        self._emit("node_added", node=node)
+        return RemoveNode(node.id)
+
+    def _remove_node(self, op: RemoveNode) -> Op:
+        if op.id not in self.nodes:
+            raise GraphError(f"no node {op.id!r}")
+        if self._into.get(op.id) or self._from.get(op.id):
+            raise GraphError(f"{op.id} still has edges; disconnect them first")
+        index = list(self.nodes).index(op.id)
+        node = self.nodes.pop(op.id)
+        self._structure_changed()
+        self._emit("node_removed", node=node)
+        return AddNode(node, index)
+
+    def _connect(self, op: Connect) -> Op:
+        self.check_connect(op.edge)
+        e = op.edge
+        appended = op.index is None or op.index >= len(self.edges)
+        if appended:
+            self.edges.append(e)
+            self._into.setdefault(e.dst, []).append(e)
+            self._from.setdefault(e.src, []).append(e)
+            self._taken.add((e.dst, e.dst_port))
+            self._edge_set.add(e)
+        else:
+            self.edges.insert(max(0, op.index), e)
+        self._structure_changed(index_valid=appended)
+        self._emit("edge_added", edge=e)
+        return Disconnect(e)
+
+    def _disconnect(self, op: Disconnect) -> Op:
+        e = op.edge
+        if e not in self._edge_set:
+            raise GraphError(f"no edge {e}")
+        index = self.edges.index(e)
+        del self.edges[index]
+        self._into[e.dst].remove(e)
+        self._from[e.src].remove(e)
+        self._taken.discard((e.dst, e.dst_port))
+        self._edge_set.discard(e)
+        self._structure_changed()
+        self._emit("edge_removed", edge=e)
+        return Connect(e, index)
+
+    def _set_param(self, op: SetParam) -> Op:
+        node = self._node(op.id)
+        spec = self.spec(node)
+        param = spec.param(op.name)
+        old = node.params[op.name] if op.name in node.params else param.default
+        value = param.coerce(op.value)
+        if _same_value(value, old):
             return SetParam(op.id, op.name, old)
-        if isinstance(op, SetField):
-            node = self._node(op.id)
-            if op.name not in _FIELDS:
-                raise GraphError(f"a node has no field {op.name!r}")
-            old = getattr(node, op.name)
-            value = op.value
-            if op.name == "pos":
-                value = (float(value[0]), float(value[1]))
-            if op.name == "network" and any(e.src == op.id or e.dst == op.id for e in self.edges):
-                raise NetworkMismatchError("disconnect a node before moving it to another network")
-            setattr(node, op.name, value)
-            if op.name != "pos":
-                node.revision += 1
-            self._emit("node_changed", node=node, field=op.name, name=op.name)
+        ports = spec.input_ports(dict(node.params, **{op.name: value}))
+        if ports != spec.input_ports(node.params):
+            self._check_ports_kept(node, ports)
+        node.params = dict(node.params, **{op.name: value})
+        node.revision += 1
+        self._emit("node_changed", node=node, field="params", name=op.name)
+        return SetParam(op.id, op.name, old)
+
+    def _set_field(self, op: SetField) -> Op:
+        node = self._node(op.id)
+        if op.name not in _FIELDS:
+            raise GraphError(f"a node has no field {op.name!r}")
+        old = getattr(node, op.name)
+        value = _check_field(node, op.name, op.value)
+        if _same_value(value, old):
             return SetField(op.id, op.name, old)
-        if isinstance(op, SetComposite):
-            old = self.composites.get(op.name)
-            if op.definition is None:
-                if any(n.type == op.name for n in self.nodes.values()):
-                    raise GraphError(f"composite {op.name} is still in use")
-                self.composites.pop(op.name, None)
-            else:
-                try:
-                    get_block(op.name)
-                    raise GraphError(f"{op.name!r} is the name of a built-in block")
-                except UnknownBlockError:
-                    pass
-                self.composites[op.name] = op.definition
+        if op.name == "network":
+            if self._into.get(op.id) or self._from.get(op.id):
+                raise NetworkMismatchError("disconnect a node before moving it to another network")
+        setattr(node, op.name, value)
+        if op.name != "pos":
+            node.revision += 1
+        if op.name == "network":
             self._structure_changed()
-            self._emit("composite_changed", name=op.name)
+        self._emit("node_changed", node=node, field=op.name, name=op.name)
+        return SetField(op.id, op.name, old)
+
+    def _set_composite(self, op: SetComposite) -> Op:
+        old = self.composites.get(op.name)
+        if op.definition is old:
             return SetComposite(op.name, old)
-        if isinstance(op, SetMeta):
-            old = self.meta.get(op.key)
-            if op.value is None:
-                self.meta.pop(op.key, None)
+        users = [n for n in self.nodes.values() if n.type == op.name]
+        if op.definition is None:
+            if users:
+                raise GraphError(f"composite {op.name} is still in use")
+            del self.composites[op.name]
+        else:
+            if not isinstance(op.definition, CompositeDef) or not isinstance(op.definition.graph, Graph):
+                raise GraphError(f"composite {op.name}: not a definition")
+            if not valid_id(op.name):
+                raise GraphError(f"{op.name!r} cannot name a block (a letter or _, then letters, digits, _)")
+            try:
+                get_block(op.name)
+            except UnknownBlockError:
+                pass
             else:
-                self.meta[op.key] = op.value
-            self._emit("meta_changed", key=op.key)
+                raise GraphError(f"{op.name!r} is the name of a built-in block")
+            from .composite import user_composite_spec
+            spec = user_composite_spec(op.definition)
+            for n in users:
+                for e in self._into.get(n.id, ()):
+                    if e.dst_port not in spec.input_ports(n.params):
+                        raise GraphError(f"input {e.dst_port} of {n.title} is connected and would vanish")
+                for e in self._from.get(n.id, ()):
+                    if e.src_port not in spec.outputs:
+                        raise GraphError(f"output {e.src_port} of {n.title} is connected and would vanish")
+            self.composites[op.name] = op.definition
+        for n in users:
+            n.revision += 1
+        self._structure_changed()
+        self._emit("composite_changed", name=op.name)
+        return SetComposite(op.name, old)
+
+    def _set_meta(self, op: SetMeta) -> Op:
+        if not isinstance(op.key, str) or not op.key or not encodable(op.key):
+            raise GraphError(f"{op.key!r} cannot name a document property")
+        old = self.meta.get(op.key)
+        value = None if op.value is None else json_data(op.value, f"meta {op.key!r}")
+        if value == old and type(value) is type(old):
             return SetMeta(op.key, old)
-        raise TypeError(f"not an operation: {op!r}")
+        if value is None:
+            self.meta.pop(op.key, None)
+        else:
+            self.meta[op.key] = value
+        self._emit("meta_changed", key=op.key)
+        return SetMeta(op.key, old)
 
     def apply_all(self, ops: list[Op]) -> list[Op]:
         """Apply ops in order; on failure roll back what was done and re-raise.
@@ -329,7 +455,7 @@ class Graph:
     def _node(self, node_id: str) -> Node:
         try:
             return self.nodes[node_id]
-        except KeyError:
+        except (KeyError, TypeError):
             raise GraphError(f"no node {node_id!r}") from None
 
     def _check_ports_kept(self, node: Node, ports: tuple[str, ...]):
@@ -337,22 +463,23 @@ class Graph:
             if e.dst_port not in ports:
                 raise ParamError(f"input {e.dst_port} of {node.title} is connected; disconnect it first")
 
-    def _structure_changed(self):
-        self.structure_revision += 1
-
     # ---- convenience edits, each returning the ops that undo it ------------------------------
     def add_node(self, type_name: str, params: dict | None = None, id: str | None = None,
                  label: str = "", pos=(0.0, 0.0), network: str = DEFAULT_NETWORK,
                  trainable: bool = True) -> Node:
-        node = Node(id or self.new_id(type_name), type_name, dict(params or {}), label,
-                    (float(pos[0]), float(pos[1])), network, trainable)
+        node = Node(id or self.new_id(type_name), type_name, dict(params or {}), label, pos, network, trainable)
         self.apply(AddNode(node))
         return node
 
     def connect(self, src: str, dst: str, src_port: str | None = None, dst_port: str | None = None) -> Edge:
         """Connect src to dst; ports default to the first output and the first free input."""
+        if src not in self.nodes or dst not in self.nodes:
+            raise PortError(f"there is no node {src if src not in self.nodes else dst!r}")
         if src_port is None:
-            src_port = self.output_ports(src)[0]
+            outs = self.output_ports(src)
+            if not outs:
+                raise PortError(f"{self.nodes[src].title} has no output")
+            src_port = outs[0]
         if dst_port is None:
             taken = {e.dst_port for e in self.edges_into(dst)}
             free = [p for p in self.input_ports(dst) if p not in taken]
@@ -406,8 +533,43 @@ class Graph:
         return compile_graph(self, network=network, device=device, input_shape=input_shape)
 
     def copy(self) -> "Graph":
-        from .fileformat import from_dict, to_dict
-        return from_dict(to_dict(self))
+        """An independent deep copy (shares nothing with this document)."""
+        from .fileformat import dumps, loads
+        return loads(dumps(self))
 
     def subgraph_nodes(self, network: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.network == network]
+
+
+_HANDLERS = {AddNode: Graph._add_node, RemoveNode: Graph._remove_node, Connect: Graph._connect,
+             Disconnect: Graph._disconnect, SetParam: Graph._set_param, SetField: Graph._set_field,
+             SetComposite: Graph._set_composite, SetMeta: Graph._set_meta}
+
+
+def _same_value(a, b) -> bool:
+    """Equal and of the same kind: 1 and 1.0 and True are different values to a document."""
+    return type(a) is type(b) and a == b
+
+
+def _check_field(node: Node, name: str, value):
+    """The canonical value of a node field, or GraphError saying why not."""
+    if name == "label":
+        if not isinstance(value, str) or len(value) > 200 or not encodable(value):
+            raise GraphError(f"the label of {node.id} must be text of at most 200 characters")
+        return value
+    if name == "pos":
+        ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e9
+            for v in value)
+        if not ok:
+            raise GraphError(f"the position of {node.id} must be two finite numbers (x, y)")
+        return (float(value[0]), float(value[1]))
+    if name == "network":
+        if not valid_network(value):
+            raise GraphError(f"the network of {node.id} must be a name of 1 to 64 characters without '.'")
+        return value
+    if name == "trainable":
+        if not isinstance(value, bool):
+            raise GraphError(f"trainable of {node.id} must be true or false")
+        return value
+    raise GraphError(f"a node has no field {name!r}")

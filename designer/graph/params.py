@@ -22,6 +22,7 @@ class Param:
     max: float | None = None
     choices: tuple = ()
     label: str = ""
+    identifier: bool = False  # text that must read as a Python name (forward() arguments, ports)
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
@@ -122,6 +123,14 @@ def _str(p: Param, v) -> str:
         raise ParamError(f"{p.title} must be text, not {v!r}")
     if len(v) > 200:
         raise ParamError(f"{p.title} is longer than 200 characters")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParamError(f"{p.title} holds characters that cannot be saved") from None
+    # keywords pass: a composite's ports are named `in` and `out`
+    if p.identifier and not (v.isidentifier() and v.isascii()):
+        raise ParamError(f"{p.title} must be a name of letters, digits and _ that does not start with a "
+                         f"digit, like x or image; not {v!r}")
     return v
 
 

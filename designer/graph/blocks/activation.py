@@ -59,5 +59,5 @@ for _name, _doc in (("Softmax", "Turns scores into probabilities along the class
         return getattr(nn, _name)(dim=p["dim"])
     register(BlockSpec(_name, "Activation", _doc,
                        (Param("dim", "int", 1, "Axis counted with the batch as 0: 1 is the channel/class axis.",
-                              min=1, max=3),),
+                              min=1, max=4),),
                        _softmax_infer, _build, summary=lambda p, n=_name: n.lower()))

@@ -3,8 +3,6 @@ lecture writes it. Mirrors the checks PyTorch makes, so that analysis refuses
 exactly what torch refuses."""
 from __future__ import annotations
 
-import math
-
 from ..errors import ShapeError
 
 
@@ -13,12 +11,13 @@ def window_out(n: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = Fal
     """Output length of a window of size k (dilation d) sliding with stride s over
     n + 2p cells; returns (size, formula)."""
     eff = d * (k - 1) + 1
-    if eff > n + 2 * p:
-        raise ShapeError(f"{what} {eff} is larger than the padded input {n} + 2·{p} = {n + 2 * p}")
     span = n + 2 * p - eff
-    out = (math.ceil(span / s) if ceil_mode else span // s) + 1
+    # integer arithmetic rounding towards −∞, as ATen's pooling_output_shape does
+    out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= n + p:
         out -= 1  # torch: the last window must start inside the input or its left padding
+    if out <= 0 and eff > n + 2 * p:
+        raise ShapeError(f"{what} {eff} is larger than the padded input {n} + 2·{p} = {n + 2 * p}")
     bracket = "⌈⌉" if ceil_mode else "⌊⌋"
     core = f"{n} + 2·{p} − {k}" if d == 1 else f"{n} + 2·{p} − {d}·({k} − 1) − 1"
     formula = f"{bracket[0]}({core})/{s}{bracket[1]} + 1 = {out}"

@@ -19,7 +19,7 @@ register(BlockSpec(
     "Input", "Input",
     "Where data enters: an image C×H×W or a feature vector (the batch dimension is implied).",
     (Param("shape", "shape", (1, 32, 32), "Sizes without the batch: [C, H, W] for an image, [F] for a vector."),
-     Param("name", "str", "x", "The argument name of the compiled forward().")),
+     Param("name", "str", "x", "The argument name of the compiled forward().", identifier=True)),
     _input_infer, None, inputs=(), outputs=("out",),
     summary=lambda p: fmt_shape(p["shape"]), functional=True))
 
@@ -34,6 +34,6 @@ def _output_infer(p, ins):
 register(BlockSpec(
     "Output", "Input",
     "Marks a result of the network. With several Outputs the network returns them as a tuple, in order.",
-    (Param("name", "str", "out", "Name of this output."),),
+    (Param("name", "str", "out", "Name of this output (a Python name: it names the result).", identifier=True),),
     _output_infer, None, inputs=("in",), outputs=(),
     summary=lambda p: p["name"], functional=True))

@@ -20,9 +20,6 @@ def _add_infer(p, ins):
     for s in shapes[1:]:
         if s != first:
             raise ShapeError("Add needs equal shapes: " + " and ".join(fmt_shape(x) for x in shapes))
-    elems = 1
-    for d in first:
-        elems *= d
     return Inference({"out": first}, shape_formula=" + ".join(fmt_shape(s) for s in shapes))
 
 
@@ -47,17 +44,19 @@ def _concat_infer(p, ins):
         out = (sum(s[0] for s in shapes),)
         return Inference({"out": out}, shape_formula=" + ".join(str(s[0]) for s in shapes) + f" = {out[0]}")
     rest = [s[1:] for s in shapes]
-    if p["crop"]:
+    crop = p["crop"] and len(shapes[0]) == 3  # the layer crops images (H and W) only
+    if crop:
         target = tuple(min(s[i] for s in rest) for i in range(len(rest[0])))
     else:
         target = rest[0]
         if any(r != target for r in rest):
+            hint = " (turn on crop to centre-crop the larger ones, as U-Net does)" if len(shapes[0]) == 3 \
+                else ""
             raise ShapeError("Concat needs equal sizes apart from channels: "
-                             + " and ".join(fmt_shape(s) for s in shapes)
-                             + " (turn on crop to centre-crop the larger ones, as U-Net does)")
+                             + " and ".join(fmt_shape(s) for s in shapes) + hint)
     c = sum(s[0] for s in shapes)
     formula = " + ".join(str(s[0]) for s in shapes) + f" = {c} channels"
-    if p["crop"] and any(r != target for r in rest):
+    if crop and any(r != target for r in rest):
         formula += f", cropped to {fmt_shape(target)}"
     return Inference({"out": (c,) + target}, shape_formula=formula)
 

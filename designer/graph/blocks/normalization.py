@@ -25,7 +25,8 @@ def _bn_build(p, ins):
 
 register(BlockSpec("BatchNorm", "Normalization",
                    "Normalises each channel over the batch; 1d for vectors, 2d for images (inferred).",
-                   (Param("eps", "float", 1e-5, "Added to the variance for stability.", min=0, max=1),
+                   (Param("eps", "float", 1e-5, "Added to the variance for stability (torch needs it above 0).",
+                          min=1e-12, max=1),
                     Param("momentum", "float", 0.1, "Running-statistics update rate.", min=0, max=1),
                     Param("affine", "bool", True, "Learn a scale γ and shift β per channel.")),
                    _bn_infer, _bn_build, summary=lambda p: "batch norm"))
