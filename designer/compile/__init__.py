@@ -1,0 +1,16 @@
+"""Graph -> PyTorch: the compiler (torch.fx), exports, safe loading and weight transfer.
+
+    compile_graph(graph, network=None, device=None, input_shape=None)  -> nn.Module
+    load_weights(graph_or_module, path_or_state_dict, strict=False)   -> WeightsReport
+    load_torch_file(path)       every .pt the product reads (weights_only=True)
+
+    designer.compile.export.export(graph, path, format=None, network=None, module=None)
+    designer.compile.checkpoint   weights files: graph + state_dict; weights attached to a Graph
+"""
+from .compiler import compile_graph
+from .errors import CompileError, ExportError, UnsafeFileError, WeightsFileError
+from .safe_load import load_torch_file
+from .transfer import WeightsReport, load_weights
+
+__all__ = ["compile_graph", "CompileError", "ExportError", "UnsafeFileError", "WeightsFileError",
+           "load_torch_file", "WeightsReport", "load_weights"]

@@ -1,0 +1,194 @@
+"""Getting a network out of the application, in the forms PyTorch users expect.
+
+    torchscript  .pt    torch.jit.load works with only torch installed
+    state_dict   (.pt)  weights + the drawing (checkpoint.py); load_graph() reads it back
+    onnx         .onnx  batch axis dynamic; needs the `onnx` extra (onnx, onnxscript)
+    python       .py    one standalone file, `class <Name>(nn.Module)`, importing only torch
+
+`export(graph, path)` picks the format from the suffix. Networks are exported in
+evaluation mode (dropout off, batch norm on running statistics); the module
+passed in keeps its own mode. Every file is written atomically.
+"""
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from torch import fx, nn
+
+from .atomic import atomic_folder, atomic_path
+from .errors import ExportError
+
+FORMATS = ("torchscript", "state_dict", "onnx", "python")
+BY_SUFFIX = {".pt": "torchscript", ".pth": "state_dict", ".onnx": "onnx", ".py": "python"}
+
+
+def format_for(path, format: str | None = None) -> str:
+    if format is not None:
+        if format not in FORMATS:
+            raise ExportError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+        return format
+    suffix = Path(path).suffix.lower()
+    if suffix not in BY_SUFFIX:
+        raise ExportError(f"cannot tell the format from {Path(path).name!r}: name it .pt (TorchScript), "
+                          ".pth (weights with the graph), .onnx or .py, or give the format")
+    return BY_SUFFIX[suffix]
+
+
+def export(graph, path, format: str | None = None, network: str | None = None, module=None,
+           input_shape=None, source: str = "") -> Path:
+    """Write `graph`'s network to `path`. `module`: an already built (trained) network
+    to write instead of a fresh `graph.compile()`; `input_shape` overrides the Input's;
+    `source` names the document in the Python export's header."""
+    fmt = format_for(path, format)
+    path = Path(path)
+    if network is not None and network not in graph.networks():
+        raise ExportError(f"there is no network {network!r}; this document holds {', '.join(graph.networks())}")
+    if not path.parent.is_dir():
+        raise ExportError(f"{path.parent}: no such folder")
+    if fmt == "python":
+        return export_python(graph, path, network=network, input_shape=input_shape, source=source)
+    if fmt == "state_dict":
+        from .checkpoint import save_weights_file
+        if module is None:
+            module = graph.compile(input_shape=input_shape)
+        return save_weights_file(graph, path, module)
+    module = _one_network(graph, network, module, input_shape)
+    if fmt == "torchscript":
+        return export_torchscript(module, path)
+    return export_onnx(module, path, output_names=_output_names(graph, network, input_shape))
+
+
+def _one_network(graph, network, module, input_shape) -> nn.Module:
+    nets = graph.networks()
+    if network is None and len(nets) > 1:
+        raise ExportError(f"this document holds the networks {', '.join(nets)}: choose one to export")
+    if module is None:
+        module = graph.compile(network=network, input_shape=input_shape)
+    elif isinstance(module, nn.ModuleDict):
+        if network not in module:
+            raise ExportError(f"there is no network {network!r}; this document holds {', '.join(module)}")
+        module = module[network]
+    return module
+
+
+def _output_names(graph, network, input_shape) -> list[str]:
+    analysis = graph.analyze(input_shape)
+    return [name for node_id, name in analysis.outputs
+            if network is None or graph.nodes[node_id].network == network]
+
+
+def _check_weights(module: nn.Module):
+    if any(t.is_meta for t in module.state_dict().values()):
+        raise ExportError("the network was built on the meta device and has no weights to export")
+
+
+@contextmanager
+def _eval_mode(module: nn.Module):
+    modes = {m: m.training for m in module.modules()}
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, training in modes.items():
+            m.training = training
+
+
+@contextmanager
+def _quiet():
+    # torch.jit and the ONNX exporter print deprecation notes and progress a user cannot act on
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def export_torchscript(module: nn.Module, path) -> Path:
+    """torch.jit.script of the module, in evaluation mode, with its weights on the CPU so
+    that the file loads on any machine (`torch.jit.load`, no need for this package). A
+    module on a GPU is moved for the export and put back."""
+    _check_weights(module)
+    device = next((t.device for t in module.state_dict().values()), torch.device("cpu"))
+    try:
+        try:
+            with _quiet(), _eval_mode(module):
+                scripted = torch.jit.script(module.cpu())
+        except Exception as exc:  # noqa: BLE001 - any scripting failure becomes one line
+            raise ExportError(f"TorchScript could not compile this network: {_first_line(exc)}") from None
+        with atomic_path(path) as tmp, _quiet():
+            torch.jit.save(scripted, str(tmp))
+    finally:
+        module.to(device)
+    return Path(path)
+
+
+def example_inputs(module: fx.GraphModule, batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the analysed shapes (recorded on the placeholders by the compiler)."""
+    device = next((t.device for t in module.state_dict().values()), torch.device("cpu"))
+    shapes = [n.meta.get("shape") for n in module.graph.nodes if n.op == "placeholder"]
+    if any(s is None for s in shapes):
+        raise ExportError("the module was not compiled by Network Designer; its input shapes are unknown")
+    return tuple(torch.randn(batch, *s, device=device) for s in shapes)
+
+
+def _onnx_available() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxscript"))
+
+
+def export_onnx(module: fx.GraphModule, path, output_names: list[str] | None = None) -> Path:
+    """ONNX through torch.export, the batch axis of every input and output dynamic;
+    checked with onnx.checker before it replaces `path`."""
+    if not _onnx_available():
+        raise ExportError("ONNX export needs the onnx extra: pip install 'network-designer[onnx]' "
+                          "(the onnx and onnxscript packages)")
+    _check_weights(module)
+    path = Path(path)
+    inputs = example_inputs(module)
+    names = [n.target for n in module.graph.nodes if n.op == "placeholder"]
+    batch = torch.export.Dim("batch", min=1)
+    dynamic = {name: {0: batch} for name in names}
+    try:
+        with _quiet(), _eval_mode(module):
+            program = torch.onnx.export(module, inputs, dynamo=True, dynamic_shapes=dynamic, input_names=names,
+                                        output_names=output_names or None, verbose=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ExportError(f"ONNX export failed: {_first_line(exc)}") from None
+    import onnx
+    # a file above protobuf's 2 GB limit keeps its weights beside it, in <name>.data
+    large = sum(t.numel() * t.element_size() for t in module.state_dict().values()) > 1.8e9
+    with atomic_folder(path) as folder:
+        with _quiet():
+            program.save(str(folder / path.name), external_data=large)
+        try:
+            onnx.checker.check_model(str(folder / path.name))
+        except onnx.checker.ValidationError as exc:
+            raise ExportError(f"the ONNX model did not pass onnx.checker: {_first_line(exc)}") from None
+    return path
+
+
+def export_python(graph, path, network: str | None = None, input_shape=None, source: str = "") -> Path:
+    """One .py file with a class per network (all of them unless `network` names one)."""
+    from .compiler import compile_graph
+    from .pysource import python_source
+    compiled = compile_graph(graph, network=network, device="meta", input_shape=input_shape)
+    nets = [network] if network is not None else graph.networks()
+    modules = [compiled] if not isinstance(compiled, nn.ModuleDict) else [compiled[n] for n in nets]
+    description = str(graph.meta.get("description") or "")
+    cite = ", ".join(str(graph.meta[k]) for k in ("authors", "paper", "year") if graph.meta.get(k))
+    docs = []
+    for net, gm in zip(nets, modules):
+        title = str(graph.meta.get("title") or "") if len(nets) == 1 else f"The {net} network."
+        docs.append("\n\n".join(t for t in (title, description if len(nets) == 1 else "", cite) if t))
+    text = python_source(list(zip(modules, docs)), str(graph.meta.get("title") or ""), source,
+                         keys=nets if isinstance(compiled, nn.ModuleDict) else None)
+    compile(text, str(path), "exec")  # never write a file that does not parse
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,0 +1,132 @@
+"""Transfer of weights: a state dict mapped onto a compiled network by name, with a
+report of what matched; the basis of fine-tuning (load, freeze, replace the head)."""
+import pytest
+import torch
+
+from designer.compile import WeightsFileError, compile_graph, load_weights
+from designer.compile.checkpoint import attached_weights, detach_weights
+from designer.graph.model import Graph, SetField
+
+
+def small_cnn(classes: int = 10, extra: bool = False) -> Graph:
+    g = Graph()
+    g.add_node("Input", {"shape": [1, 12, 12], "name": "image"}, id="input")
+    g.add_node("Conv2d", {"out_channels": 6, "kernel_size": 3}, id="conv1")
+    g.add_node("BatchNorm", {}, id="bn1")
+    g.add_node("ReLU", id="relu1")
+    g.add_node("MaxPool2d", {}, id="pool")
+    g.add_node("Flatten", id="flatten")
+    g.add_node("Linear", {"out_features": 32}, id="fc1")
+    g.add_node("ReLU", id="relu2")
+    g.add_node("Linear", {"out_features": classes}, id="head")
+    ids = ["input", "conv1", "bn1", "relu1", "pool", "flatten", "fc1", "relu2"]
+    if extra:
+        g.add_node("Linear", {"out_features": 32}, id="fc2")
+        ids.append("fc2")
+    g.chain(*ids, "head")
+    return g
+
+
+def trained(graph: Graph, seed: int = 3):
+    torch.manual_seed(seed)
+    module = compile_graph(graph)
+    with torch.no_grad():
+        for t in module.state_dict().values():
+            if t.is_floating_point():
+                t.add_(torch.randn_like(t) * 0.1 + 0.3)
+    return module
+
+
+def test_matching_weights_load_by_name_into_a_module(tmp_path):
+    source = trained(small_cnn())
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    target = compile_graph(small_cnn())
+    report = load_weights(target, tmp_path / "w.pt")
+    assert report.ok and len(report.matched) == len(source.state_dict())
+    x = torch.randn(4, 1, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(target.eval()(x), source.eval()(x))
+
+
+def test_a_replaced_head_is_reported_and_the_rest_loads():
+    source = trained(small_cnn(10))
+    target = compile_graph(small_cnn(3))
+    fresh_head = target.head.weight.clone()
+    report = load_weights(target, source.state_dict())
+    assert report.mismatched == [("head.weight", (10, 32), (3, 32)), ("head.bias", (10,), (3,))]
+    assert not report.missing and not report.unexpected and not report.ok
+    assert torch.equal(target.conv1.weight, source.conv1.weight)
+    assert torch.equal(target.bn1.running_var, source.bn1.running_var)
+    assert torch.equal(target.head.weight, fresh_head)
+    text = str(report)
+    assert "head.weight (10×32 in the file, 3×32 here)" in text and "loaded" in text
+
+
+def test_missing_and_unexpected_keys():
+    source = trained(small_cnn(extra=True))
+    target = compile_graph(small_cnn())
+    report = load_weights(target, source.state_dict())
+    assert report.unexpected == ["fc2.weight", "fc2.bias"]
+    assert report.mismatched == []  # head takes 32 features either way
+    smaller = trained(small_cnn())
+    report = load_weights(compile_graph(small_cnn(extra=True)), smaller.state_dict())
+    assert report.missing == ["fc2.weight", "fc2.bias"]
+
+
+def test_strict_refuses_and_loads_nothing():
+    source = trained(small_cnn(10))
+    target = compile_graph(small_cnn(3))
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(WeightsFileError, match="do not fit"):
+        load_weights(target, source.state_dict(), strict=True)
+    assert all(torch.equal(before[k], v) for k, v in target.state_dict().items())
+
+
+def test_wrapped_and_prefixed_state_dicts(tmp_path):
+    source = trained(small_cnn())
+    checkpoint = {"model": {f"module.{k}": v for k, v in source.state_dict().items()},
+                  "optimizer": {"state": {}, "param_groups": []}, "epoch": 3}
+    torch.save(checkpoint, tmp_path / "last.pt")
+    report = load_weights(compile_graph(small_cnn()), tmp_path / "last.pt")
+    assert report.ok and "conv1.weight" in report.matched
+    with pytest.raises(WeightsFileError, match="no state dict"):
+        load_weights(compile_graph(small_cnn()), {"epoch": 3})
+
+
+def test_fine_tuning_a_graph_load_freeze_replace_the_head(tmp_path):
+    """The lecture's transfer learning: weights attached to the graph survive replacing the
+    head; frozen blocks keep their weights through a training step."""
+    source = trained(small_cnn(10))
+    torch.save(source.state_dict(), tmp_path / "pretrained.pt")
+    graph = small_cnn(10)
+    report = load_weights(graph, tmp_path / "pretrained.pt")
+    assert report.ok and attached_weights(graph) is not None
+    # replace the head: a new 3-class layer, and freeze the features
+    graph.remove_nodes(["head"])
+    graph.add_node("Linear", {"out_features": 3}, id="new_head")
+    graph.connect("relu2", "new_head")
+    for node_id in ("conv1", "bn1", "fc1"):
+        graph.apply(SetField(node_id, "trainable", False))
+    model = graph.compile()
+    assert torch.equal(model.conv1.weight, source.conv1.weight)
+    assert torch.equal(model.fc1.bias, source.fc1.bias)
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == ["new_head.weight", "new_head.bias"]
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    loss = torch.nn.functional.cross_entropy(model(torch.randn(8, 1, 12, 12)), torch.randint(0, 3, (8,)))
+    loss.backward()
+    optimizer.step()
+    after = model.state_dict()
+    assert torch.equal(after["conv1.weight"], before["conv1.weight"])
+    assert torch.equal(after["fc1.weight"], before["fc1.weight"])
+    assert not torch.equal(after["new_head.weight"], before["new_head.weight"])
+    detach_weights(graph)
+    assert not torch.equal(graph.compile().conv1.weight, source.conv1.weight)
+
+
+def test_weights_follow_the_graph_object_not_its_copies():
+    source = trained(small_cnn())
+    graph = small_cnn()
+    load_weights(graph, source.state_dict())
+    assert torch.equal(graph.compile().fc1.weight, source.fc1.weight)
+    assert attached_weights(graph.copy()) is None
