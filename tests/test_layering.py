@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "designer"
-NO_QT = ("graph", "compile", "train")
+NO_QT = ("graph", "compile", "train", "inspect")
 
 
 def loaded_after(code: str) -> list[str]:

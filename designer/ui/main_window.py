@@ -86,6 +86,13 @@ class MainWindow(QMainWindow):
         summary = _optional_panel("summary_panel", "SummaryPanel", self.controller)
         if summary is not None:
             self._dock("summary", "Summary", summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # idle until shown: no torch import and no thread before the user asks for maps
+        feature_maps = _optional_panel("feature_maps", "FeatureMapPanel", self.controller)
+        if feature_maps is not None:
+            self._dock("feature_maps", "Feature Maps", feature_maps, Qt.DockWidgetArea.BottomDockWidgetArea)
+            if "summary" in self.docks:
+                self.tabifyDockWidget(self.docks["summary"], self.docks["feature_maps"])
+            self.docks["feature_maps"].hide()  # View ▸ Feature Maps opens it
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -203,6 +210,10 @@ class MainWindow(QMainWindow):
         a("save_block", "&Save to My Blocks…", self.save_to_library)
 
         a("playground", "&Convolution Playground", self.open_playground)
+        a("filters", "&Filters of Selected Conv…", self.open_filters, "Ctrl+Shift+K",
+          tip="Show the kernels of the selected Conv2d as images")
+        a("explain", "&Explain Selected Block…", self.open_explain, "Shift+F1",
+          tip="Walk from the input shape to the output shape, with the numbers")
         a("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, [QKeySequence(K.HelpContents), "Ctrl+/"])
         a("about", "&About Network Designer", self.about)
 
@@ -249,6 +260,8 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
         m.addAction(act["reset_layout"])
+        m.addSeparator()
+        m.addAction(act["filters"])
 
         m = bar.addMenu("&Block")
         for key in ("quick_add", "open_inside", "go_up"):
@@ -263,6 +276,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Tools")
         m.addAction(act["playground"])
         m = bar.addMenu("&Help")
+        m.addAction(act["explain"])
         m.addAction(act["shortcuts"])
         m.addAction(act["about"])
 
@@ -278,6 +292,9 @@ class MainWindow(QMainWindow):
         if item.node.type in self.scene.graph.composites:
             entries.append(act["save_block"])
         entries += [None, act["freeze"]]
+        if item.node.type == "Conv2d":
+            entries.append(act["filters"])
+        entries.append(act["explain"])
         return entries
 
     # ---- state of the actions and the title -----------------------------------------------------
@@ -300,6 +317,9 @@ class MainWindow(QMainWindow):
             self.controller.graph.nodes.get(selection[0]) is not None and \
             self.controller.graph.nodes[selection[0]].type in self.controller.graph.composites
         self.actions["save_block"].setEnabled(bool(user_block))
+        single = self.controller.graph.nodes.get(selection[0]) if root and len(selection) == 1 else None
+        self.actions["explain"].setEnabled(single is not None)
+        self.actions["filters"].setEnabled(single is not None and single.type == "Conv2d")
         for key in ("save", "save_as", "close", "png", "svg", "fit", "fit_selection", "copy", "select_all"):
             self.actions[key].setEnabled(editor)
         self.actions["revert"].setEnabled(editor and self.controller.path is not None)
@@ -621,6 +641,22 @@ class MainWindow(QMainWindow):
     def open_playground(self):
         from .playground import open_playground
         open_playground(self)
+
+    def _selected_node_id(self) -> str | None:
+        ids = self.scene.selected_ids()
+        return ids[0] if len(ids) == 1 and ids[0] in self.controller.graph.nodes else None
+
+    def open_filters(self):
+        node_id = self._selected_node_id()
+        if node_id is not None:
+            from .filters_view import open_filters
+            open_filters(self.controller, node_id, self)
+
+    def open_explain(self):
+        node_id = self._selected_node_id()
+        if node_id is not None:
+            from .explain import open_explain
+            open_explain(self.controller, node_id, self)
 
     def about(self):
         QMessageBox.about(self, f"About {APP_NAME}",

@@ -1,0 +1,261 @@
+"""View ▸ Feature Maps: click a block, see its activation maps, strongest first.
+
+Set DESIGNER_SCREENSHOTS=docs/screenshots to also write the README's picture."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QGraphicsView
+
+from designer import load_graph
+from designer.graph import Graph
+from designer.inspect.inputs import from_dataset
+from designer.ui.document import DocumentController
+from designer.ui.feature_maps import DRAWING, FeatureMapPanel, map_pictures
+
+SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+RUN_TIMEOUT_MS = 60_000
+
+
+def save_screenshot(widget, name: str) -> None:
+    folder = os.environ.get("DESIGNER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(folder) / name))
+
+
+def torch_outputs(graph, x, seed: int = 0) -> dict:
+    """Every top-level module's output, by forward hooks on a plainly compiled copy:
+    the reference the panel is held to."""
+    torch.manual_seed(seed)
+    model = graph.compile().eval()
+    seen = {}
+    for name, module in model.named_children():
+        module.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, out[0]))
+    with torch.no_grad():
+        seen["__result__"] = model(x[None])[0]
+    return seen
+
+
+@pytest.fixture
+def lenet_panel(qtbot):
+    controller = DocumentController(load_graph("lenet5"))
+    panel = FeatureMapPanel(controller)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 480)
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
+        panel.show()
+    assert not run.args[0].error
+    yield controller, panel
+    panel.close()
+    controller.close()
+
+
+def test_clicking_a_block_on_the_canvas_shows_one_map_per_channel(qtbot, lenet_panel):
+    from designer.ui.canvas.scene import CanvasScene
+    controller, panel = lenet_panel
+    scene = CanvasScene(controller)
+    view = QGraphicsView(scene)
+    qtbot.addWidget(view)
+    view.resize(900, 300)
+    view.show()
+    reference = torch_outputs(controller.graph, panel.example.tensor)
+    for node_id in ["c1", "s2", "c3_tanh", "s4", "c5"]:
+        item = scene.nodes[node_id]
+        view.centerOn(item)
+        QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier,
+                         view.mapFromScene(item.sceneBoundingRect().center()))
+        assert controller.selection == [node_id]
+        channels = reference[node_id].shape[0]
+        assert panel.map_count() == channels, node_id
+        assert panel.title_label.text().startswith(f"{controller.graph.nodes[node_id].title}: {channels} map")
+    scene.detach()
+
+
+def test_maps_are_the_strongest_first_and_equal_torch(lenet_panel):
+    controller, panel = lenet_panel
+    controller.select(["c3"])
+    reference = torch_outputs(controller.graph, panel.example.tensor)["c3"]
+    strengths = reference.abs().mean(dim=(1, 2))
+    assert panel.channel_order() == torch.argsort(strengths, descending=True, stable=True).tolist()
+    first = panel.channel_order()[0]
+    assert panel.grid.captions()[0] == f"{first + 1} · {strengths[first]:.2g}"
+    torch.testing.assert_close(panel.outcome.activations.of("c3"), reference)
+    pictures, lo, hi = map_pictures(reference.numpy())  # one scale for the block, tanh: 0 is mid grey
+    assert hi == pytest.approx(float(reference.abs().max())) and lo == -hi
+    image = panel.grid.image(0)
+    assert image.size().toTuple() == (10, 10)
+    assert image.pixelColor(4, 3).red() == pytest.approx(pictures[first, 3, 4] * 255, abs=1)
+
+
+def test_clicking_a_map_enlarges_it(qtbot, lenet_panel):
+    controller, panel = lenet_panel
+    controller.select(["c1"])
+    panel.grid.resize(600, 300)
+    QTest.mouseClick(panel.grid, Qt.LeftButton, Qt.NoModifier, panel.grid.tile_rect(2).center())
+    channel = panel.channel_order()[2]
+    assert panel.enlarged_channel() == channel
+    assert panel.enlarged_caption.text().startswith(f"Channel {channel + 1}, rank 3")
+    assert not panel.enlarged.pixmap().isNull()
+
+
+def test_top5_beside_the_input_equals_torch(lenet_panel):
+    controller, panel = lenet_panel
+    scores = torch_outputs(controller.graph, panel.example.tensor)["__result__"]
+    values, indices = torch.topk(torch.softmax(scores, 0), 5)
+    assert [p.name for p in panel.predictions] == [str(i) for i in indices.tolist()]
+    assert [p.probability for p in panel.predictions] == pytest.approx(values.tolist(), abs=1e-6)
+    name, bar = panel.prediction_rows[0]
+    assert name.text() == str(indices[0].item()) and bar.format() == f"{values[0] * 100:.1f}%"
+    assert panel.predictions_box.isVisibleTo(panel)
+
+
+def test_inputs_from_a_file_and_a_drawing(qtbot, lenet_panel):
+    controller, panel = lenet_panel
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.set_image_file(SAMPLES / "digit_seven.png")
+    assert panel.example.source == "digit_seven.png" and tuple(panel.example.tensor.shape) == (1, 32, 32)
+    assert panel.pad.grid().shape == (32, 32)  # the pad matches the 32×32 Input
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.source_box.setCurrentIndex(panel.source_box.findData(DRAWING))
+    assert panel.pad.isVisibleTo(panel) and float(panel.example.tensor.abs().sum()) == 0  # a blank pad
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.pad.stroke([(6, 16), (26, 16)])  # a stroke down the middle: a "1"
+    assert panel.example.source == "your drawing"
+    assert panel.example.tensor[0, 16, 16] > 0.9 and panel.example.tensor[0, 16, 4] == 0
+
+
+def test_vectors_and_errors(qtbot, lenet_panel):
+    controller, panel = lenet_panel
+    controller.select(["f6"])
+    assert panel.map_count() == 1 and "a vector of 84 values" in panel.title_label.text()
+    from designer.graph.model import SetParam
+    with qtbot.waitSignal(controller.analysis_changed):
+        controller.edit("break", [SetParam("c5", "kernel_size", 7)])  # 5×5 maps cannot take a 7×7 kernel
+    panel.run_now()
+    assert "error" in panel.message_label.text() and "\n" not in panel.message_label.text()
+
+
+def test_a_new_input_size_refits_the_example(qtbot, lenet_panel):
+    from designer.graph.model import SetParam
+    controller, panel = lenet_panel
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
+        controller.edit("bigger input", [SetParam("input", "shape", [1, 36, 36])])
+    assert not run.args[0].error
+    assert tuple(panel.example.tensor.shape) == (1, 36, 36)
+    controller.select(["c1"])
+    assert panel.title_label.text().startswith("C1: 6 maps of 32×32")
+
+
+def test_a_trained_checkpoint_reads_the_digit(qtbot, tmp_path, lenet_panel):
+    """LeNet-5 trained a few seconds on the digits, then shown one of the held-out digits."""
+    from test_ui_filters import train_briefly
+    controller, panel = lenet_panel
+    _initial, trained, accuracy = train_briefly(controller.graph, "digits", steps=60, lr=0.01)
+    assert accuracy > 0.8
+    run = tmp_path / "lenet5_digits"
+    run.mkdir()
+    torch.save({"format": "network-designer-run", "nets": {"model": trained}, "config": {"augment": []}},
+               run / "best.pt")
+    index = next(i for i in range(40) if from_dataset("digits", i, (1, 32, 32)).label == 3)
+    example = from_dataset("digits", index, (1, 32, 32))
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.load_checkpoint(run / "best.pt")
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.set_dataset_sample("digits", index)
+    torch.testing.assert_close(panel.example.tensor, example.tensor)
+    model = controller.graph.compile()
+    model.load_state_dict(trained)
+    with torch.no_grad():
+        expected = torch.softmax(model.eval()(example.tensor[None])[0], 0)
+    assert panel.predictions[0].index == int(expected.argmax())
+    assert panel.predictions[0].probability == pytest.approx(float(expected.max()), abs=1e-5)
+    controller.select(["c1"])
+    assert panel.map_count() == 6
+    panel.resize(1000, 440)
+    save_screenshot(panel, "feature_maps_lenet5.png")
+
+    # a run that normalised its images is fed the example normalised the same way
+    from designer.train.augment import channel_stats
+    from designer.train.datasets import open_dataset
+    config = {"dataset": "digits", "augment": ["normalize"], "val_fraction": 0.2}
+    torch.save({"nets": {"model": trained}, "config": config}, run / "last.pt")
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.load_checkpoint(run / "last.pt")
+    mean, std = channel_stats(open_dataset("digits", (1, 32, 32), val_fraction=0.2).train.images[:5000].float() / 255)
+    torch.testing.assert_close(panel.outcome.activations.of("input"), (example.tensor - mean[0]) / std[0])
+
+
+def test_resnet18_conv1_shows_64_maps(qtbot):
+    controller = DocumentController(load_graph("resnet18"))
+    panel = FeatureMapPanel(controller)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
+        panel.show()
+    outcome = run.args[0]
+    assert not outcome.error
+    assert panel.shown_node() == "conv1" and panel.map_count() == 64
+    assert panel.example.tensor.shape == (3, 224, 224)
+    controller.select(["layer2_first"])  # a composite shows what comes out of it
+    assert panel.map_count() == 128
+    panel.close()
+    controller.close()
+
+
+def test_closing_the_panel_ends_its_thread_and_lets_go(qtbot):
+    g = Graph()
+    g.add_node("Input", {"shape": [64]}, id="x")  # an MLP that reads the 8×8 digits as 64 numbers
+    g.add_node("Linear", {"out_features": 10}, id="fc")
+    g.connect("x", "fc")
+    controller = DocumentController(g)
+    panel = FeatureMapPanel(controller)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.show()
+    assert tuple(panel.example.tensor.shape) == (64,)
+    controller.select(["fc"])
+    assert panel.map_count() == 1 and "a vector of 10 values" in panel.title_label.text()
+    panel.close()
+    assert not panel._thread.isRunning()
+    assert not panel._connections
+    controller.set_graph(Graph())  # a closed panel is not called
+    controller.close()
+
+
+def test_a_hidden_panel_waits_and_a_torn_down_window_takes_it_cleanly(qtbot):
+    from PySide6.QtWidgets import QDockWidget, QMainWindow
+    controller = DocumentController(load_graph("lenet5"))
+    window = QMainWindow()
+    dock = QDockWidget("Feature Maps", window)
+    panel = FeatureMapPanel(controller)
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    dock.hide()
+    window.show()
+    controller.select(["c3"])
+    assert panel._thread is None and panel.example is None  # nothing computed for a hidden dock
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        dock.show()
+    assert panel.shown_node() == "c3" and panel.map_count() == 16
+    thread = panel._thread
+    window.deleteLater()  # the window goes without closing its docks
+    qtbot.waitUntil(lambda: not thread.isRunning())
+    controller.close()
+
+
+def test_weights_loaded_into_the_drawing_are_offered_and_used(qtbot, lenet_panel):
+    from designer.compile import load_weights
+    controller, panel = lenet_panel
+    torch.manual_seed(5)
+    other = controller.graph.compile().state_dict()
+    load_weights(controller.graph, other)  # what Training ▸ Load weights into the drawing does
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        panel.run_now()
+    assert panel.weights_box.currentText() == "The document's weights"
+    x = panel.example.tensor[None]
+    expected = torch.nn.functional.conv2d(x, other["c1.weight"], other["c1.bias"])[0]
+    torch.testing.assert_close(panel.outcome.activations.of("c1"), expected)
