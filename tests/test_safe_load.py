@@ -110,3 +110,14 @@ def test_the_product_reads_pt_files_only_with_weights_only():
             if not (isinstance(flag, ast.Constant) and flag.value is True):
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
     assert not offenders, f"torch.load without weights_only=True: {offenders}"
+
+
+@pytest.mark.parametrize("content", [b"", b"abcd", b"\x80\x02", b"PK\x03\x04" + b"\x00" * 40, bytes(range(256)) * 3])
+def test_junk_files_give_one_line_errors(tmp_path, content):
+    from designer.compile.errors import WeightsFileError
+    from designer.compile.safe_load import load_torch_file
+    path = tmp_path / "junk.pt"
+    path.write_bytes(content)
+    with pytest.raises(WeightsFileError) as caught:
+        load_torch_file(path)
+    assert "\n" not in str(caught.value) and "junk.pt" in str(caught.value)

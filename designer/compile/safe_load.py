@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pickle
 import re
+import struct
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -46,7 +48,8 @@ def load_torch_file(path, map_location="cpu"):
             raise WeightsFileError(f"{path.name}: is a TorchScript model, not a weights file "
                                    "(open it with torch.jit.load)") from None
         raise WeightsFileError(f"{path.name}: not a PyTorch weights file ({_first_line(exc)})") from None
-    except (EOFError, OSError, ValueError, KeyError, AttributeError, TypeError, IndexError) as exc:
+    except (EOFError, OSError, ValueError, KeyError, AttributeError, TypeError, IndexError, struct.error,
+            zipfile.BadZipFile) as exc:
         what = "the file is empty or cut short" if isinstance(exc, EOFError) else _first_line(exc)
         raise WeightsFileError(f"{path.name}: cannot read it as a PyTorch file ({what})") from None
 
