@@ -1,0 +1,567 @@
+"""The training engine: `Trainer(graph, config, run_dir, on_event).run()`.
+
+It trains the compiled graph and reports through `on_event(dict)`; every event is
+a plain picklable dict (the GUI receives them from a worker process):
+
+    {"type": "start", "config": {...}, "device": "cpu (2 threads)", "task": "classification",
+     "dataset": "...", "classes": [...], "train_size": 1438, "val_size": 359,
+     "steps_per_epoch": 45, "total_steps": 135,
+     "world_size": 1, "resumed_at": None | global step, "columns": [metrics.csv columns]}
+    {"type": "step", "epoch": 1, "step": 7, "global_step": 7, "loss": 2.1, "lr": 0.001,
+     "samples_per_s": 5400.0, "time_s": 0.4, ...the task's other step values (VAE: recon, kl; GAN: d_loss…)}
+    {"type": "epoch", "epoch": 1, "global_step": 45, "train": {"loss", "accuracy"…},
+     "train_time_s": seconds spent in this epoch's steps, "samples_per_s": their throughput,
+     "val": {"loss", "accuracy", "top5"…}, "confusion": [[…]] (classification, segmentation),
+     "images": {name: uint8 H×W×3 numpy picture} (see each task), and task extras
+     (classification: "predictions": {"predicted", "true", "columns"})}
+    {"type": "checkpoint", "kind": "last" | "best" | "model", "path": "...", "epoch", "global_step"}
+    {"type": "log", "message": "..."}
+    {"type": "done", "reason": "finished" | "stopped", "run_dir": "...", "best": {...} | None,
+     "epoch", "global_step", "time_s"}
+    {"type": "error", "message": "one sentence", "hint": "what to try", "kind": "setup" | "step" | "crash"}
+
+"done" or "error" is always the last event. Step events are sent in bursts of
+`log_every` steps: on a GPU the losses stay on the device between bursts, so
+the loop never waits for the GPU just to report.
+
+`pause()`, `resume()` and `stop()` only set flags, checked between steps, so
+they can be called from any thread (or, through `designer.train.worker`, from
+another process). A stop finishes the step under way, saves last.pt and
+model.pt, and ends with "done", reason "stopped"; `Trainer(..., resume=True)`
+continues from last.pt. `Trainer(..., init_weights=path)` starts the layers that fit
+from a weights file or another run's checkpoint (fine-tuning; frozen blocks stay frozen).
+
+last.pt / best.pt hold {"nets": {name: state_dict} ("model", or "generator" and
+"discriminator"), "optimizers", "schedules", "scalers", "epoch", "step" (within the
+epoch), "global_step", "time_s", "best", "meter", "rng", "config", "task"}.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import torch
+
+from . import checkpoint, distributed
+from .augment import Augmenter, channel_stats
+from .batches import Batches, chunks, epoch_order, prepare, shard
+from .config import TrainConfig
+from .datasets import FileSet, open_dataset
+from .device import amp_dtype, describe, pick_device, tune_for
+from .errors import TrainSetupError, TrainStepError
+from .metrics_log import MetricsLog, columns_for
+from .optim import Schedule, make_optimizer
+from .run_folder import BEST, LAST, METRICS, MODEL, RunFolder
+from .tasks import Batch, Meter, StepContext, choose_task, data_input_shape, make_task
+
+GPU_LOG_EVERY = 20
+NORMALIZE_SAMPLE = 5000  # images the normalisation mean and deviation are measured on
+
+
+class Trainer:
+    def __init__(self, graph, config: TrainConfig, run_dir, on_event=None, resume: bool = False,
+                 stop_event=None, pause_event=None, init_weights=None):
+        self.graph = graph
+        self.init_weights = init_weights  # a .pt/.pth whose matching layers start the run (fine-tuning)
+        self.config = config
+        self.folder = RunFolder(run_dir)
+        self.on_event = on_event or (lambda event: None)
+        self.resuming = resume
+        # anything with set / clear / is_set works: threading.Event, multiprocessing.Event
+        self._stop = stop_event if stop_event is not None else threading.Event()
+        self._pause = pause_event if pause_event is not None else threading.Event()
+        self.procs = distributed.Processes()
+        self.log: MetricsLog | None = None
+        self._stop_agreed = False  # under torchrun: a stop every process has heard of
+
+    # ---- control, from any thread ----------------------------------------------------------------
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ---- the run ---------------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Train; returns the last event ("done" or "error"). Errors the user can act on
+        become an "error" event; anything else is reported and raised again."""
+        threads = torch.get_num_threads()
+        try:
+            self.procs = distributed.from_env(self.config.device)
+            self._setup()
+            return self._train()
+        except TrainSetupError as exc:
+            return self._error(str(exc), "", "setup")
+        except TrainStepError as exc:
+            return self._error(str(exc), exc.hint, "step")
+        except Exception as exc:
+            self._error(f"Training stopped on an unexpected error: {type(exc).__name__}: {exc}",
+                        "This is a bug in Network Designer; the run folder keeps the last checkpoint.", "crash")
+            raise
+        finally:
+            if self.log is not None:
+                self.log.close()
+            self.procs.close()
+            torch.set_num_threads(threads)  # `threads` was for this run, not for the whole process
+
+    def emit(self, event: dict) -> None:
+        if self.procs.main:
+            self.on_event(event)
+
+    def _log(self, message: str) -> None:
+        self.emit({"type": "log", "message": message})
+
+    def _error(self, message: str, hint: str, kind: str) -> dict:
+        event = {"type": "error", "message": message, "hint": hint, "kind": kind}
+        self.emit(event)
+        return event
+
+    # ---- setup: everything that can be refused is refused here, before the first step -----------
+    def _setup(self) -> None:
+        config, graph, procs = self.config, self.graph, self.procs
+        config.validate()
+        self.folder.check(self.resuming)
+        procs.barrier()  # every process has looked before rank 0 writes
+        analysis = graph.analyze()
+        if analysis.errors:
+            node, msg = analysis.errors[0]
+            more = f" (and {len(analysis.errors) - 1} more)" if len(analysis.errors) > 1 else ""
+            raise TrainSetupError(f"The graph has errors: {f'at {node}: ' if node else ''}{msg}{more}.")
+        kind = choose_task(graph, analysis, config.task)
+        shape = data_input_shape(graph, analysis, kind)
+        self.device = device = pick_device(config.device, procs.local_rank)
+        tune_for(device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.source = source = open_dataset(config.dataset, shape, val_fraction=config.val_fraction,
+                                            limit=config.limit, size_hw=config.size_hw())
+        if config.image_size is not None and kind != "gan":
+            analysis = graph.analyze(source.input_shape)
+            if analysis.errors:
+                node, msg = analysis.errors[0]
+                raise TrainSetupError(f"With {source.name} images of {'×'.join(map(str, source.input_shape))} "
+                                      f"the graph fails at {node}: {msg}.")
+        self.task = task = make_task(kind, graph, source, config, analysis)
+        if self.init_weights is not None and not self.resuming:
+            task.graph = self._with_weights(graph)
+        torch.manual_seed(config.seed)
+        nets = task.build()  # blocks marked not trainable come frozen from the compiler
+        memory = torch.channels_last if config.channels_last and len(source.input_shape) == 3 else None
+        for name, net in nets.items():
+            net.to(device)
+            if memory is not None:
+                net.to(memory_format=memory)
+        torch.manual_seed(config.seed + procs.rank)  # dropout and augmentation differ per process
+
+        self.per_rank_batch = max(1, config.batch_size // procs.world)
+        if config.batch_size % procs.world:
+            self._log(f"batch size {config.batch_size} does not split over {procs.world} processes; "
+                      f"each takes {self.per_rank_batch}")
+        n_train = len(source.train)
+        if n_train < 2:
+            raise TrainSetupError(f"{source.name} leaves {n_train} training images; it needs at least 2.")
+        self.steps_per_epoch = len(chunks(epoch_order(n_train, 0, config.seed, procs.rank, procs.world),
+                                          self.per_rank_batch))
+        total = self.steps_per_epoch * config.epochs
+        self.total_steps = min(total, config.max_steps) if config.max_steps else total
+
+        betas = getattr(task, "adam_betas", (0.9, 0.999))
+        self.optimizers = {n: make_optimizer(net.parameters(), config, betas) for n, net in nets.items()}
+        self.schedules = {n: Schedule(o, config, self.steps_per_epoch, total) for n, o in self.optimizers.items()}
+        dtype, note = amp_dtype(config.amp, device)
+        if note:
+            self._log(note)
+        scalers = {}
+        if dtype == torch.float16:
+            scalers = {n: torch.amp.GradScaler(device.type) for n in nets}
+        self.ctx = StepContext(device, dtype, self.optimizers, scalers, memory is not None)
+        task.train_nets = self._wrap(nets)
+
+        if "normalize" in config.augment and not task.uses_normalize:
+            self._log(f"normalize is not used for a {kind}: its images keep the generator's range")
+        mean = std = None
+        if task.uses_normalize:
+            mean, std = self._channel_stats()
+        self.augmenter = Augmenter([a for a in config.augment if a != "normalize"], config.crop_padding,
+                                   mean, std)
+        pin, workers = config.pin_memory, config.workers
+        self.train_batches = Batches(source.train, device, pin, workers)
+        self.val_batches = Batches(source.val, device, pin, workers)
+
+        # where the run stands; a resume overwrites it from last.pt
+        self.epoch, self.step, self.global_step = 0, 0, 0
+        self.time_offset = 0.0
+        self.best: dict | None = None
+        self.meter_state: dict | None = None
+        if self.resuming:
+            self._load_checkpoint()
+        step_names = task.step_names
+        metric_names = [m for m in task.metric_names if m not in step_names]
+        self.columns = columns_for(step_names, metric_names)
+        if procs.main:
+            self.folder.create()
+            self.folder.write_config(config)
+            self.log = MetricsLog(self.folder.file(METRICS), self.columns,
+                                  self.global_step if self.resuming else None)
+        procs.barrier()
+        log_every = config.log_every or (1 if device.type == "cpu" else GPU_LOG_EVERY)
+        self.log_every = log_every
+        self.emit({"type": "start", "config": config.to_dict(), "device": describe(device), "task": kind,
+                   "task_description": task.describe(), "dataset": source.note, "classes": source.class_names,
+                   "train_size": len(source.train), "val_size": len(source.val),
+                   "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
+                   "world_size": procs.world, "resumed_at": self.global_step if self.resuming else None,
+                   "columns": self.columns, "run_dir": str(self.folder.path)})
+        self._log(f"{source.name}: {source.note}; {len(source.train)} for training, {len(source.val)} for "
+                  f"validation; {task.describe()} on {describe(device)}")
+
+    def _with_weights(self, graph):
+        """A copy of the graph with the fitting weights of `init_weights` attached, so that
+        the compiler builds the network with them; the rest keep their fresh values."""
+        from designer.compile import load_weights
+        from designer.graph.errors import GraphError
+        graph = graph.copy()
+        try:
+            report = load_weights(graph, checkpoint.weights_of(checkpoint.load(self.init_weights)))
+        except GraphError as exc:
+            raise TrainSetupError(f"The starting weights cannot be used: {exc}") from None
+        if not report.matched:
+            raise TrainSetupError(f"None of the weights in {self.init_weights} fit this network ({report}).")
+        self._log(f"starting weights from {self.init_weights}: {report}")
+        return graph
+
+    def _wrap(self, nets: dict) -> dict:
+        wrapped = {}
+        for name, net in nets.items():
+            model = net
+            if self.config.compile:
+                model = torch.compile(model)
+            if self.procs.enabled:
+                from torch.nn.parallel import DistributedDataParallel as DDP
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                model = DDP(model, device_ids=ids)
+            wrapped[name] = model
+        return wrapped
+
+    def _channel_stats(self):
+        split = self.source.train
+        if isinstance(split, FileSet):
+            picks = [split.dataset[i][0] for i in split.indices[:500]]
+            images = torch.stack(picks).float() / 255
+        else:
+            images = prepare(split.images[:NORMALIZE_SAMPLE], split.fitted, self.source.image_shape)
+        return channel_stats(images)
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+    def _state(self, meter: Meter | None) -> dict:
+        return {"format": "network-designer-run", "version": 1, "task": self.task.name,
+                "nets": {n: net.state_dict() for n, net in self.task.nets.items()},
+                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+                "schedules": {n: s.state_dict() for n, s in self.schedules.items()},
+                "scalers": {n: s.state_dict() for n, s in self.ctx.scalers.items()},
+                "epoch": self.epoch, "step": self.step, "global_step": self.global_step,
+                "time_s": self._elapsed(), "best": self.best,
+                "meter": meter.state() if meter is not None else None,
+                "rng": checkpoint.rng_state(), "config": self.config.to_dict()}
+
+    def _save(self, name: str, meter: Meter | None) -> None:
+        if not self.procs.main:
+            return
+        self.log.flush()
+        path = self.folder.file(name)
+        checkpoint.save(self._state(meter), path)
+        self.emit({"type": "checkpoint", "kind": name.split(".")[0], "path": str(path),
+                   "epoch": self.epoch, "global_step": self.global_step})
+
+    def _load_checkpoint(self) -> None:
+        path = self.folder.file(LAST)
+        try:
+            state = checkpoint.load(path)
+        except Exception as exc:  # noqa: BLE001 - a damaged file: say so in one line
+            raise TrainSetupError(f"{path} cannot be read: {exc}") from None
+        if state.get("task") != self.task.name:
+            raise TrainSetupError(f"{path} is a {state.get('task')} run, not {self.task.name}.")
+        try:
+            for n, net in self.task.nets.items():
+                net.load_state_dict(state["nets"][n])
+            for n, o in self.optimizers.items():
+                o.load_state_dict(state["optimizers"][n])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise TrainSetupError(f"{path} does not fit this graph ({first}).") from None
+        for n, s in self.schedules.items():
+            s.load_state_dict(state["schedules"][n])
+        for n, s in self.ctx.scalers.items():
+            if n in state["scalers"]:
+                s.load_state_dict(state["scalers"][n])
+        self.epoch, self.step, self.global_step = state["epoch"], state["step"], state["global_step"]
+        self.time_offset = float(state["time_s"])
+        self.best = state["best"]
+        self.meter_state = state["meter"]
+        checkpoint.restore_rng(state["rng"])
+        if self.procs.rank:
+            torch.manual_seed(self.config.seed + self.procs.rank + self.global_step)
+
+    # ---- the loop --------------------------------------------------------------------------------
+    def _elapsed(self) -> float:
+        return self.time_offset + (time.perf_counter() - self._t0 - self._paused)
+
+    def _train(self) -> dict:
+        config, task, procs = self.config, self.task, self.procs
+        self._t0, self._paused = time.perf_counter(), 0.0
+        self._pending: list = []
+        self._window_start, self._window_samples = time.perf_counter(), 0
+        stopped = capped = False
+        if config.max_steps and self.global_step >= config.max_steps:
+            capped = True
+        while self.epoch < config.epochs and not (stopped or capped):
+            meter = Meter()
+            if self.meter_state is not None and self.step:
+                meter.load(self.meter_state, self.device)
+            self.meter_state = None
+            order = epoch_order(len(self.source.train), self.epoch, config.seed, procs.rank, procs.world)
+            batches = chunks(order, self.per_rank_batch, skip=self.step)
+            for net in task.nets.values():
+                net.train()
+            self._epoch_start, self._epoch_samples = time.perf_counter(), 0
+            self._window_start, self._window_samples = self._epoch_start, 0  # eval time is not training
+            for x, y, m in self.train_batches.iterate(batches):
+                if self._stop_requested():
+                    stopped = True
+                    break
+                self._wait_while_paused()
+                self._one_step(x, y, m, meter)
+                if config.max_steps and self.global_step >= config.max_steps:
+                    capped = True
+                    break
+            self._flush()
+            self._epoch_time = time.perf_counter() - self._epoch_start
+            stopped = stopped or self._stop_requested()
+            if stopped and not capped and self.step < self.steps_per_epoch:
+                self._save(LAST, meter)
+                break
+            self._end_epoch(meter)
+        self._export()
+        reason = "stopped" if stopped else "finished"
+        if capped:
+            self._log(f"stopped after max_steps = {config.max_steps} steps")
+        event = {"type": "done", "reason": reason, "run_dir": str(self.folder.path), "best": self.best,
+                 "epoch": self.epoch, "global_step": self.global_step, "time_s": self._elapsed()}
+        self.emit(event)
+        return event
+
+    def _stop_requested(self) -> bool:
+        """Under torchrun a stop counts once every process has agreed on it (at a flush)."""
+        return self._stop_agreed if self.procs.enabled else self._stop.is_set()
+
+    def _wait_while_paused(self) -> None:
+        if not self._pause.is_set() or self.procs.enabled:
+            return
+        self._flush()
+        self._log(f"paused at step {self.global_step}")
+        started = time.perf_counter()
+        while self._pause.is_set() and not self._stop.is_set():
+            time.sleep(0.05)
+        waited = time.perf_counter() - started
+        self._paused += waited
+        self._window_start += waited
+        self._epoch_start += waited
+        self._log("resumed")
+
+    def make_batch(self, x, y, m, train: bool) -> Batch:
+        source, task = self.source, self.task
+        split = source.train if train else source.val
+        images = prepare(x, getattr(split, "fitted", True), source.image_shape)
+        if train and self.augmenter.geometric:
+            images, m = self.augmenter.train(images, m)
+        inp = self.augmenter.normalize(images) if task.uses_normalize else images
+        low, high = task.data_range
+        if (low, high) != (0.0, 1.0):
+            inp = inp * (high - low) + low
+        if source.flatten:
+            inp = inp.reshape(inp.shape[0], -1)
+        elif self.ctx.channels_last:
+            inp = inp.contiguous(memory_format=torch.channels_last)
+        return Batch(inp, y, m, images)
+
+    def _one_step(self, x, y, m, meter: Meter) -> None:
+        batch = self.make_batch(x, y, m, train=True)
+        try:
+            values = self.task.train_step(batch, self.ctx, meter)
+        except torch.OutOfMemoryError:
+            del batch
+            self._free_memory()
+            raise TrainStepError(
+                f"The {self.device.type.upper()} ran out of memory at step {self.global_step + 1} with a batch "
+                f"of {self.config.batch_size}.",
+                f"Try a batch size of {max(1, self.config.batch_size // 2)}"
+                + (", or mixed precision (bf16)" if self.config.amp == "off" and self.device.type == "cuda" else "")
+                + ", or a smaller input.") from None
+        for s in self.schedules.values():
+            s.after_step()
+        self.step += 1
+        self.global_step += 1
+        self._window_samples += len(batch) * self.procs.world
+        self._epoch_samples += len(batch) * self.procs.world
+        self._pending.append((self.epoch, self.step, self.global_step, values, self._lr()))
+        if len(self._pending) >= self.log_every:
+            self._flush()
+
+    def _free_memory(self) -> None:
+        self._pending.clear()
+        for o in self.optimizers.values():
+            o.zero_grad(set_to_none=True)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def _lr(self) -> float:
+        return next(iter(self.schedules.values())).lr()
+
+    def _flush(self) -> None:
+        """Bring the pending step values to the CPU (one synchronisation), reduce them
+        across processes, write their rows and send their events."""
+        procs = self.procs
+        if not self._pending and not procs.enabled:
+            return
+        if procs.enabled:
+            # every process flushes at the same steps, so this all-reduce always pairs up
+            stop = 1.0 if self._stop.is_set() else 0.0
+            values = torch.stack([p[3] for p in self._pending]).float() if self._pending else \
+                torch.zeros(0, len(self.task.step_names), device=self.device)
+            flat = torch.cat([values.reshape(-1), torch.tensor([stop], device=values.device)])
+            flat = procs.all_reduce_sum(flat)
+            self._stop_agreed = bool(flat[-1].item() > 0)
+            rows = (flat[:-1] / procs.world).reshape(values.shape).tolist()
+        else:
+            rows = torch.stack([p[3] for p in self._pending]).float().tolist()
+        now = time.perf_counter()
+        span = max(now - self._window_start, 1e-9)
+        rate = self._window_samples / span
+        elapsed = self._elapsed()
+        names = self.task.step_names
+        for (epoch, step, global_step, _, lr), vals in zip(self._pending, rows):
+            bad = [v for v in vals if not math.isfinite(v)]
+            if bad:
+                self._pending.clear()
+                what = "NaN" if math.isnan(bad[0]) else "infinite"
+                raise TrainStepError(
+                    f"The loss became {what} at step {global_step} (epoch {epoch + 1}); training stopped.",
+                    f"Lower the learning rate (now {self.config.lr:g}), e.g. to {self.config.lr / 10:g}.")
+            event = {"type": "step", "epoch": epoch + 1, "step": step, "global_step": global_step,
+                     "lr": lr, "samples_per_s": rate, "time_s": elapsed}
+            event.update(zip(names, vals))
+            if self.log is not None:
+                self.log.write(dict(event, kind="step"))
+            self.emit(event)
+        self._pending.clear()
+        self._window_start, self._window_samples = now, 0
+
+    def _end_epoch(self, meter: Meter) -> None:
+        task, procs = self.task, self.procs
+        train = task.summarize(meter.totals(procs.all_reduce_sum))
+        train.pop("confusion", None)
+        val, confusion, picture_batch = {}, None, None
+        if task.has_validation and len(self.source.val):
+            val, picture_batch = self._evaluate()
+            confusion = val.pop("confusion", None)
+        extras = self._pictures(picture_batch)
+        for s in self.schedules.values():  # plateau: the validation loss, else the training loss
+            s.after_epoch(val.get("loss", train.get("loss")))
+        epoch = self.epoch + 1
+        base = {"epoch": epoch, "step": self.step, "global_step": self.global_step, "time_s": self._elapsed(),
+                "lr": self._lr()}
+        if self.log is not None:
+            self.log.write(dict(base, kind="train", **train))
+            if val:
+                self.log.write(dict(base, kind="val", **val))
+        improved = self._track_best(epoch, val or train)
+        event = {"type": "epoch", "epoch": epoch, "global_step": self.global_step, "train": train, "val": val,
+                 "images": extras.pop("images", {}), "time_s": base["time_s"],
+                 "train_time_s": self._epoch_time,
+                 "samples_per_s": self._epoch_samples / max(self._epoch_time, 1e-9)}
+        if confusion is not None:
+            event["confusion"] = confusion
+        event.update(extras)
+        self.emit(event)
+        self.epoch, self.step = epoch, 0
+        self._save(LAST, None)
+        if improved:
+            self._save(BEST, None)
+
+    def _track_best(self, epoch: int, metrics: dict) -> bool:
+        rule = self.task.best
+        if rule is None or rule[0] not in metrics:
+            self.best = {"epoch": epoch, "global_step": self.global_step, "metric": None, "value": None}
+            return True
+        name, direction = rule
+        value = float(metrics[name])
+        old = self.best.get("value") if self.best else None
+        better = old is None or (value > old if direction == "max" else value < old)
+        if better:
+            self.best = {"epoch": epoch, "global_step": self.global_step, "metric": name, "value": value,
+                         **{k: v for k, v in metrics.items() if isinstance(v, float)}}
+        return better
+
+    @torch.no_grad()
+    def _evaluate(self):
+        task, procs = self.task, self.procs
+        for net in task.nets.values():
+            net.eval()
+        meter, first = Meter(), None
+        index = shard(len(self.source.val), procs.rank, procs.world)
+        try:
+            for x, y, m in self.val_batches.iterate(list(torch.split(index, self.per_rank_batch))):
+                batch = self.make_batch(x, y, m, train=False)
+                task.eval_batch(batch, self.ctx, meter)
+                if first is None:
+                    first = batch
+        finally:
+            for net in task.nets.values():
+                net.train()
+        return task.summarize(meter.totals(procs.all_reduce_sum)), first
+
+    def _pictures(self, batch: Batch | None) -> dict:
+        """The task's pictures for this epoch (rank 0 only); a failure to draw them is
+        logged, never allowed to stop the run."""
+        if not self.procs.main:
+            return {}
+        task = self.task
+        if batch is None:
+            x, y, m = next(iter(self.train_batches.iterate([torch.arange(min(16, len(self.source.train)))])))
+            batch = self.make_batch(x, y, m, train=False)
+        for net in task.nets.values():
+            net.eval()
+        try:
+            return task.epoch_images(batch, self.ctx)
+        except Exception as exc:  # noqa: BLE001 - pictures are a bonus
+            self._log(f"the epoch's pictures could not be drawn: {type(exc).__name__}: {exc}")
+            return {}
+        finally:
+            for net in task.nets.values():
+                net.train()
+
+    def _export(self) -> None:
+        if not self.procs.main:
+            return
+        from designer.compile.export import export_torchscript  # scripted, on the CPU, atomically
+        module = self.task.export_module()
+        path = self.folder.file(MODEL)
+        try:
+            export_torchscript(module, path)
+        except Exception as exc:  # noqa: BLE001 - the checkpoints still hold the weights
+            self._log(f"model.pt could not be written ({exc}); last.pt holds the weights")
+            return
+        self.emit({"type": "checkpoint", "kind": "model", "path": str(path), "epoch": self.epoch,
+                   "global_step": self.global_step})
+
+
+def train(graph, config: TrainConfig, run_dir, on_event=None, resume: bool = False) -> dict:
+    """Train in this thread; returns the last event."""
+    return Trainer(graph, config, run_dir, on_event, resume=resume).run()
+
+
+__all__ = ["Trainer", "train", "TrainConfig", "TrainSetupError", "TrainStepError"]

@@ -1,0 +1,55 @@
+"""The folder of one run:
+
+    config.json   the TrainConfig (read back by --resume)
+    metrics.csv   one row per step and per epoch (columns: designer.train.metrics_log)
+    last.pt       the latest checkpoint: written each epoch and when stopped
+    best.pt       the checkpoint of the best validation epoch (classification: accuracy,
+                  segmentation: mean IoU, VAE: loss; GAN: the last epoch)
+    model.pt      the trained network as TorchScript (a GAN's generator), written at the end
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from designer.compile.atomic import atomic_path
+
+from .config import TrainConfig
+from .errors import TrainSetupError
+
+CONFIG, METRICS, LAST, BEST, MODEL = "config.json", "metrics.csv", "last.pt", "best.pt", "model.pt"
+
+
+class RunFolder:
+    def __init__(self, path):
+        self.path = Path(path).expanduser()
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def check(self, resume: bool) -> None:
+        """Refuse to overwrite a run, or to resume one that is not there."""
+        if resume:
+            if not self.file(LAST).is_file():
+                raise TrainSetupError(f"There is no {LAST} in {self.path} to resume from.")
+            return
+        if self.file(LAST).exists() or self.file(METRICS).exists():
+            raise TrainSetupError(f"{self.path} holds a run already; resume it or choose another folder.")
+        if self.path.exists() and not self.path.is_dir():
+            raise TrainSetupError(f"{self.path} is a file, not a folder for the run.")
+
+    def create(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TrainSetupError(f"The run folder {self.path} cannot be made: {exc.strerror}.") from None
+
+    def write_config(self, config: TrainConfig) -> None:
+        atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
+
+    def read_config(self) -> TrainConfig:
+        return TrainConfig.from_json(self.file(CONFIG).read_text(encoding="utf-8"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

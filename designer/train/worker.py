@@ -1,0 +1,119 @@
+"""Training in a separate process, for the GUI: a crash or an out-of-memory error
+there cannot take the window down.
+
+    handle = start_worker(document_json, config_dict, run_dir)
+    handle.events           a multiprocessing Queue of event dicts (designer.train.engine)
+    handle.poll()           the events waiting now, without blocking; when the process has
+                            died without a last event, an "error" event says so
+    handle.pause() / resume() / stop()     flags the trainer checks between steps
+    handle.is_alive(), handle.kill(), handle.join(timeout), handle.exitcode
+
+The process is started with the "spawn" method: it imports torch itself, shares no
+state with the window, and works the same on Linux, macOS and Windows.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import queue
+import traceback
+
+TERMINAL = ("done", "error")
+
+
+def _main(document_json: str, config_dict: dict, run_dir: str, resume: bool, events, pause, stop,
+          init_weights: str | None = None) -> None:
+    def send(event):
+        events.put(event)
+
+    try:
+        from designer.graph.errors import GraphError
+        from designer.graph.fileformat import loads
+        from .config import TrainConfig
+        from .engine import Trainer
+        from .errors import TrainSetupError
+        try:
+            graph = loads(document_json)
+            config = TrainConfig.from_dict(config_dict)
+            if init_weights:  # fine-tuning: the compiled network starts from these (matched by layer name)
+                from designer.compile.transfer import load_weights
+                load_weights(graph, init_weights)  # a bad file: WeightsFileError, a GraphError
+        except (GraphError, TrainSetupError) as exc:
+            send({"type": "error", "message": str(exc), "hint": "", "kind": "setup"})
+            return
+        Trainer(graph, config, run_dir, send, resume=resume, stop_event=stop, pause_event=pause,
+                init_weights=init_weights).run()
+    except BaseException as exc:  # noqa: BLE001 - whatever happens, the window hears of it
+        send({"type": "error", "message": f"The training process failed: {type(exc).__name__}: {exc}",
+              "hint": "This is a bug in Network Designer; the details are in 'traceback'.",
+              "kind": "crash", "traceback": traceback.format_exc()})
+
+
+class TrainingHandle:
+    def __init__(self, process, events, pause, stop):
+        self.process = process
+        self.events = events
+        self._pause = pause
+        self._stop = stop
+        self.finished = False  # a "done" or "error" event has been taken from the queue
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def is_alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.process.join(timeout)
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.exitcode
+
+    def poll(self, limit: int = 10000) -> list[dict]:
+        """The events that have arrived, oldest first (at most `limit`). When the process
+        has ended without a "done" or "error" event, the list ends with an "error" event
+        saying so, once."""
+        out = []
+        alive = self.process.is_alive()
+        while len(out) < limit:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            out.append(event)
+            if event.get("type") in TERMINAL:
+                self.finished = True
+        if not alive and not self.finished and not out:
+            self.finished = True
+            code = self.process.exitcode
+            out.append({"type": "error", "kind": "crash",
+                        "message": f"The training process ended unexpectedly (exit code {code}).",
+                        "hint": "It may have run out of memory; try a smaller batch size."})
+        return out
+
+
+def start_worker(document_json, config_dict: dict, run_dir, resume: bool = False,
+                 init_weights=None) -> TrainingHandle:
+    """Train `document_json` (the document as JSON text, or as a dict) with `config_dict`
+    (TrainConfig.to_dict()) into `run_dir`, in a new process. `init_weights`: a .pt
+    state dict (read through the safe loader) whose matching layers the network starts from."""
+    if not isinstance(document_json, str):
+        document_json = json.dumps(document_json)
+    ctx = mp.get_context("spawn")
+    events, pause, stop = ctx.Queue(), ctx.Event(), ctx.Event()
+    process = ctx.Process(target=_main, name="network-designer-training", daemon=True,
+                          args=(document_json, dict(config_dict), str(run_dir), resume, events, pause, stop,
+                                str(init_weights) if init_weights else None))
+    process.start()
+    return TrainingHandle(process, events, pause, stop)
