@@ -273,3 +273,29 @@ def test_the_mlp_learns_digits(tmp_path):
     events = run(graph, TrainConfig.from_graph(graph, epochs=3, threads=1), tmp_path)
     final = [e for e in events if e["type"] == "epoch"][-1]
     assert final["val"]["accuracy"] >= 0.80, final["val"]
+
+
+def test_frozen_blocks_keep_weights_and_batch_norm_statistics(tmp_path):
+    """Fine-tuning: a frozen backbone (its BatchNorm statistics included) does not drift,
+    whatever the learning rate; only the head learns."""
+    from designer.compile.safe_load import load_torch_file
+    from designer.compile.transfer import state_dict_of
+    g = Graph()
+    g.add_node("Input", {"shape": [64], "name": "pixels"}, id="pixels")
+    g.add_node("Linear", {"out_features": 32}, id="hidden", trainable=False)
+    g.add_node("BatchNorm", {}, id="norm", trainable=False)
+    g.add_node("ReLU", id="relu")
+    g.add_node("Linear", {"out_features": 10}, id="scores")
+    g.chain("pixels", "hidden", "norm", "relu", "scores")
+    trained = {}
+    for lr in (0.01, 0.1):  # the same seed: the same initial weights in both runs
+        events = run(g, TrainConfig(dataset="digits", lr=lr, **dict(SMALL, epochs=1)), tmp_path / f"lr{lr}")
+        assert events[-1]["type"] == "done"
+        trained[lr] = state_dict_of(load_torch_file(tmp_path / f"lr{lr}" / "last.pt"))
+    slow, fast = trained[0.01], trained[0.1]
+    # BatchNorm starts at mean 0, variance 1, γ 1, β 0: a frozen one ends there too
+    assert torch.equal(fast["norm.running_mean"], torch.zeros(32))
+    assert torch.equal(fast["norm.running_var"], torch.ones(32))
+    assert torch.equal(fast["norm.weight"], torch.ones(32)) and torch.equal(fast["norm.bias"], torch.zeros(32))
+    assert torch.equal(slow["hidden.weight"], fast["hidden.weight"])
+    assert not torch.equal(slow["scores.weight"], fast["scores.weight"])

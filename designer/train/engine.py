@@ -42,6 +42,7 @@ import threading
 import time
 
 import torch
+from torch import nn
 
 from . import checkpoint, distributed
 from .augment import Augmenter, channel_stats
@@ -325,8 +326,7 @@ class Trainer:
             self.meter_state = None
             order = epoch_order(len(self.source.train), self.epoch, config.seed, procs.rank, procs.world)
             batches = chunks(order, self.per_rank_batch, skip=self.step)
-            for net in task.nets.values():
-                net.train()
+            self._train_mode()
             self._epoch_start, self._epoch_samples = time.perf_counter(), 0
             self._window_start, self._window_samples = self._epoch_start, 0  # eval time is not training
             for x, y, m in self.train_batches.iterate(batches):
@@ -506,6 +506,16 @@ class Trainer:
                          **{k: v for k, v in metrics.items() if isinstance(v, float)}}
         return better
 
+    def _train_mode(self) -> None:
+        """Training mode, except that the batch norms of frozen blocks keep their running
+        statistics: a frozen backbone must not drift while its head is fine-tuned."""
+        for net in self.task.nets.values():
+            net.train()
+            for module in net.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine and \
+                        not any(p.requires_grad for p in module.parameters(recurse=False)):
+                    module.eval()
+
     @torch.no_grad()
     def _evaluate(self):
         task, procs = self.task, self.procs
@@ -520,8 +530,7 @@ class Trainer:
                 if first is None:
                     first = batch
         finally:
-            for net in task.nets.values():
-                net.train()
+            self._train_mode()
         return task.summarize(meter.totals(procs.all_reduce_sum)), first
 
     def _pictures(self, batch: Batch | None) -> dict:
@@ -541,8 +550,7 @@ class Trainer:
             self._log(f"the epoch's pictures could not be drawn: {type(exc).__name__}: {exc}")
             return {}
         finally:
-            for net in task.nets.values():
-                net.train()
+            self._train_mode()
 
     def _export(self) -> None:
         if not self.procs.main:
