@@ -292,6 +292,26 @@ def pad2d(grid, padding: IntOrPair) -> GridResult:
     return GridResult(ZERO_PAD, padded.copy(), padded, steps, (1, 1), (1, 1), (ph, pw))
 
 
+def apply_operation(
+    operation: str,
+    grid,
+    kernel=None,
+    kernel_size: IntOrPair = 3,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> GridResult:
+    """One of the four operations by name: a convolution with `kernel`, a pooling with a
+    `kernel_size` window, or a zero padding (which reads only `padding`)."""
+    if operation == CONVOLUTION:
+        return convolve2d(grid, kernel, stride, padding, dilation)
+    if operation in (MAX_POOL, AVG_POOL):
+        return pool2d(grid, kernel_size, stride, operation, padding)
+    if operation == ZERO_PAD:
+        return pad2d(grid, padding)
+    raise ValueError(f"unknown operation {operation!r}")
+
+
 # --------------------------------------------------------------------------- explanations
 
 
@@ -437,11 +457,8 @@ class LectureExample:
         return None if self.kernel is None else np.array(self.kernel, dtype=float)
 
     def run(self) -> GridResult:
-        if self.operation == CONVOLUTION:
-            return convolve2d(self.image, self.kernel, self.stride, self.padding, self.dilation)
-        if self.operation in (MAX_POOL, AVG_POOL):
-            return pool2d(self.image, self.kernel_size, self.stride, self.operation, self.padding)
-        return pad2d(self.image, self.padding)
+        return apply_operation(self.operation, self.image, self.kernel, self.kernel_size, self.stride,
+                               self.padding, self.dilation)
 
 
 def _rows(grid) -> tuple[tuple[float, ...], ...]:
@@ -459,6 +476,9 @@ def _digit_28x28() -> tuple[tuple[float, ...], ...]:
     return _rows(grid.tolist())
 
 
+# the 4×4 grid the pooling slide pools both ways
+_POOLING_SLIDE = _rows([[12, 20, 30, 0], [8, 12, 2, 0], [34, 70, 37, 4], [112, 100, 25, 12]])
+
 LECTURE_EXAMPLES: dict[str, LectureExample] = {
     example.name: example
     for example in (
@@ -475,7 +495,7 @@ LECTURE_EXAMPLES: dict[str, LectureExample] = {
             name="max_pool_4x4",
             title="Max pooling: 4×4 grid, 2×2 window, stride 2",
             operation=MAX_POOL,
-            image=_rows([[12, 20, 30, 0], [8, 12, 2, 0], [34, 70, 37, 4], [112, 100, 25, 12]]),
+            image=_POOLING_SLIDE,
             kernel_size=2,
             stride=2,
             expected=_rows([[20, 30], [112, 37]]),
@@ -484,7 +504,7 @@ LECTURE_EXAMPLES: dict[str, LectureExample] = {
             name="avg_pool_4x4",
             title="Average pooling: 4×4 grid, 2×2 window, stride 2",
             operation=AVG_POOL,
-            image=_rows([[12, 20, 30, 0], [8, 12, 2, 0], [34, 70, 37, 4], [112, 100, 25, 12]]),
+            image=_POOLING_SLIDE,
             kernel_size=2,
             stride=2,
             expected=_rows([[13, 8], [79, 19.5]]),

@@ -5,6 +5,7 @@ import torch
 
 from designer.compile import WeightsFileError, compile_graph, load_weights
 from designer.compile.checkpoint import attached_weights, detach_weights
+from designer.compile.transfer import state_dict_of
 from designer.graph.model import Graph, SetField
 
 
@@ -91,6 +92,21 @@ def test_wrapped_and_prefixed_state_dicts(tmp_path):
     assert report.ok and "conv1.weight" in report.matched
     with pytest.raises(WeightsFileError, match="no state dict"):
         load_weights(compile_graph(small_cnn()), {"epoch": 3})
+
+
+def test_a_training_runs_checkpoint_loads_like_a_state_dict(tmp_path):
+    """last.pt / best.pt keep the network under "nets"; a GAN's two nets come back under
+    their names, as a document of two networks compiles them."""
+    source = trained(small_cnn())
+    run = {"format": "network-designer-run", "nets": {"model": source.state_dict()}, "config": {"epochs": 1},
+           "optimizer": {"state": {}, "param_groups": []}}
+    torch.save(run, tmp_path / "last.pt")
+    target = compile_graph(small_cnn())
+    report = load_weights(target, tmp_path / "last.pt", strict=True)
+    assert report.ok and len(report.matched) == len(source.state_dict())
+    assert torch.equal(target.head.weight, source.head.weight)
+    gan = {"nets": {"generator": {"fc.weight": torch.ones(2, 3)}, "discriminator": {"fc.bias": torch.ones(1)}}}
+    assert set(state_dict_of(gan)) == {"generator.fc.weight", "discriminator.fc.bias"}
 
 
 def test_fine_tuning_a_graph_load_freeze_replace_the_head(tmp_path):

@@ -151,6 +151,35 @@ def test_a_new_input_size_refits_the_example(qtbot, lenet_panel):
     assert panel.title_label.text().startswith("C1: 6 maps of 32×32")
 
 
+def test_an_edit_inside_a_users_own_block_rebuilds_the_network(qtbot):
+    """Editing inside a composite leaves the revisions of the blocks using it as they were;
+    the panel must still build the network again rather than reuse the old one."""
+    from designer.graph.model import SetParam
+    g = Graph()
+    g.add_node("Input", {"shape": [1, 12, 12], "name": "image"}, id="image")
+    g.add_node("Conv2d", {"out_channels": 4, "kernel_size": 3}, id="c1")
+    g.add_node("ReLU", id="act")
+    g.add_node("Flatten", id="flat")
+    g.chain("image", "c1", "act", "flat")
+    g.group(["c1", "act"], "ConvBlock")
+    block = next(i for i, n in g.nodes.items() if n.type == "ConvBlock")
+    controller = DocumentController(g)
+    panel = FeatureMapPanel(controller)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
+        panel.show()
+    assert not run.args[0].error and run.args[0].activations.of(block).shape[0] == 4
+    inside = g.composites["ConvBlock"].graph
+    conv = next(i for i, n in inside.nodes.items() if n.type == "Conv2d")
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
+        controller.edit("wider", [SetParam(conv, "out_channels", 7)], graph=inside)
+    assert not run.args[0].error
+    assert tuple(run.args[0].activations.of(block).shape) == controller.analysis.nodes[block].output_shape
+    assert run.args[0].activations.of(block).shape[0] == 7
+    panel.close()
+    controller.close()
+
+
 def test_a_trained_checkpoint_reads_the_digit(qtbot, tmp_path, lenet_panel):
     """LeNet-5 trained a few seconds on the digits, then shown one of the held-out digits."""
     from test_ui_filters import train_briefly

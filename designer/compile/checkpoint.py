@@ -27,7 +27,7 @@ from designer.graph.errors import GraphFileError
 from .atomic import atomic_path
 from .errors import ExportError, WeightsFileError
 from .safe_load import load_torch_file
-from .transfer import WeightsReport, load_matching, state_dict_of
+from .transfer import WeightsReport, load_matching, network_share, state_dict_of
 
 FORMAT = "network-designer-weights"
 VERSION = 1
@@ -37,7 +37,11 @@ _ATTACHED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def attach_weights(graph, state_dict) -> None:
     """Let every later `graph.compile()` start from these weights (CPU copies kept)."""
-    _ATTACHED[graph] = {k: v.detach().to("cpu") for k, v in state_dict.items()}
+    _ATTACHED[graph] = _on_cpu(state_dict)
+
+
+def _on_cpu(state_dict) -> dict:
+    return {k: v.detach().to("cpu") for k, v in state_dict.items()}
 
 
 def attached_weights(graph) -> dict | None:
@@ -48,21 +52,19 @@ def detach_weights(graph) -> None:
     _ATTACHED.pop(graph, None)
 
 
-def apply_attached_weights(graph, module, prefix: str = "") -> WeightsReport | None:
+def apply_attached_weights(graph, module, network: str | None = None) -> WeightsReport | None:
     """Load the graph's attached weights into a freshly compiled module by name;
-    `prefix` selects one network's share (`generator.`) of a several-network document."""
+    `network` selects one network's share (`generator.…`) of a several-network document."""
     state = _ATTACHED.get(graph)
     if not state:
         return None
-    if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    return load_matching(module, state)
+    return load_matching(module, network_share(state, network) if network else state)
 
 
 def weights_payload(graph, module) -> dict:
     from designer.graph.fileformat import dumps
     return {"format": FORMAT, "version": VERSION, "graph": dumps(graph),
-            "state_dict": {k: v.detach().to("cpu") for k, v in module.state_dict().items()},
+            "state_dict": _on_cpu(module.state_dict()),
             "torch_version": torch.__version__.split("+")[0]}
 
 
@@ -71,12 +73,17 @@ def save_weights_file(graph, path, module=None) -> Path:
     if module is None:
         from .compiler import compile_graph
         module = compile_graph(graph)
-    if any(t.is_meta for t in module.state_dict().values()):
-        raise ExportError("the network was built on the meta device and has no weights to save")
+    require_weights(module, "save")
     payload = weights_payload(graph, module)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)
+
+
+def require_weights(module, doing: str) -> None:
+    """Refuse a network built on the meta device: it has shapes, but no values to `doing`."""
+    if any(t.is_meta for t in module.state_dict().values()):
+        raise ExportError(f"the network was built on the meta device and has no weights to {doing}")
 
 
 def load_graph_with_weights(path):

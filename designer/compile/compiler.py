@@ -22,7 +22,7 @@ import torch
 from torch import fx, nn
 
 from designer.graph.analysis import analyze_inner
-from .errors import CompileError
+from .errors import CompileError, first_line
 from .schedule import execution_order
 
 BOUNDARY = ("Input", "Output")
@@ -55,7 +55,7 @@ def compile_graph(graph, network: str | None = None, device=None, input_shape=No
                 module[net] = build_network(graph, analysis, net, network_class_name(graph, net))
     if dev.type != "meta":
         from .checkpoint import apply_attached_weights
-        apply_attached_weights(graph, module, prefix=f"{network}." if network is not None and len(networks) > 1 else "")
+        apply_attached_weights(graph, module, network if network is not None and len(networks) > 1 else None)
     return module
 
 
@@ -80,7 +80,7 @@ def _on_device(device):
     try:
         dev = torch.device(device if device is not None else "cpu")
     except (RuntimeError, TypeError) as exc:
-        raise CompileError(f"unknown device {device!r} ({_first_line(exc)})") from None
+        raise CompileError(f"unknown device {device!r} ({first_line(exc)})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise CompileError("device 'cuda' asked for, but this machine has no usable CUDA GPU")
     if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
@@ -90,11 +90,6 @@ def _on_device(device):
             yield dev
     except torch.OutOfMemoryError:
         raise CompileError(f"not enough memory on {dev} to build this network") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def network_class_name(graph, network: str) -> str:
@@ -237,7 +232,7 @@ def _build_module(graph, node, spec, info) -> nn.Module:
         if isinstance(exc, torch.OutOfMemoryError):
             raise
         # the analysis should have refused what torch refuses; say which block if it did not
-        raise CompileError([(node.id, f"PyTorch refused this block: {_first_line(exc)}")]) from None
+        raise CompileError([(node.id, f"PyTorch refused this block: {first_line(exc)}")]) from None
     if module is None:
         raise CompileError([(node.id, f"{node.type} has no module to build")])
     return module

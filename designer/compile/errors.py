@@ -31,3 +31,10 @@ class UnsafeFileError(WeightsFileError):
 
 class ExportError(GraphError):
     """An export that cannot be written (unknown format, missing extra, no weights…)."""
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """What a caught exception says, cut to one line (and to `limit` characters), for
+    the one-line messages above; its type's name when it says nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -20,10 +20,12 @@ import torch
 from torch import fx, nn
 
 from .atomic import atomic_folder, atomic_path
-from .errors import ExportError
+from .checkpoint import require_weights, save_weights_file
+from .errors import ExportError, first_line
 
 FORMATS = ("torchscript", "state_dict", "onnx", "python")
 BY_SUFFIX = {".pt": "torchscript", ".pth": "state_dict", ".onnx": "onnx", ".py": "python"}
+MESSAGE_LIMIT = 300  # characters of a scripting or exporter error kept in its one line
 
 
 def format_for(path, format: str | None = None) -> str:
@@ -52,7 +54,6 @@ def export(graph, path, format: str | None = None, network: str | None = None, m
     if fmt == "python":
         return export_python(graph, path, network=network, input_shape=input_shape, source=source)
     if fmt == "state_dict":
-        from .checkpoint import save_weights_file
         if module is None:
             module = graph.compile(input_shape=input_shape)
         return save_weights_file(graph, path, module)
@@ -81,9 +82,8 @@ def _output_names(graph, network, input_shape) -> list[str]:
             if network is None or graph.nodes[node_id].network == network]
 
 
-def _check_weights(module: nn.Module):
-    if any(t.is_meta for t in module.state_dict().values()):
-        raise ExportError("the network was built on the meta device and has no weights to export")
+def _device_of(module: nn.Module) -> torch.device:
+    return next((t.device for t in module.state_dict().values()), torch.device("cpu"))
 
 
 @contextmanager
@@ -109,14 +109,14 @@ def export_torchscript(module: nn.Module, path) -> Path:
     """torch.jit.script of the module, in evaluation mode, with its weights on the CPU so
     that the file loads on any machine (`torch.jit.load`, no need for this package). A
     module on a GPU is moved for the export and put back."""
-    _check_weights(module)
-    device = next((t.device for t in module.state_dict().values()), torch.device("cpu"))
+    require_weights(module, "export")
+    device = _device_of(module)
     try:
         try:
             with _quiet(), _eval_mode(module):
                 scripted = torch.jit.script(module.cpu())
         except Exception as exc:  # noqa: BLE001 - any scripting failure becomes one line
-            raise ExportError(f"TorchScript could not compile this network: {_first_line(exc)}") from None
+            raise ExportError(f"TorchScript could not compile this network: {first_line(exc, MESSAGE_LIMIT)}") from None
         with atomic_path(path) as tmp, _quiet():
             torch.jit.save(scripted, str(tmp))
     finally:
@@ -126,7 +126,7 @@ def export_torchscript(module: nn.Module, path) -> Path:
 
 def example_inputs(module: fx.GraphModule, batch: int = 2) -> tuple[torch.Tensor, ...]:
     """Random inputs of the analysed shapes (recorded on the placeholders by the compiler)."""
-    device = next((t.device for t in module.state_dict().values()), torch.device("cpu"))
+    device = _device_of(module)
     shapes = [n.meta.get("shape") for n in module.graph.nodes if n.op == "placeholder"]
     if any(s is None for s in shapes):
         raise ExportError("the module was not compiled by Network Designer; its input shapes are unknown")
@@ -143,7 +143,7 @@ def export_onnx(module: fx.GraphModule, path, output_names: list[str] | None = N
     if not _onnx_available():
         raise ExportError("ONNX export needs the onnx extra: pip install 'network-designer[onnx]' "
                           "(the onnx and onnxscript packages)")
-    _check_weights(module)
+    require_weights(module, "export")
     path = Path(path)
     inputs = example_inputs(module)
     names = [n.target for n in module.graph.nodes if n.op == "placeholder"]
@@ -154,7 +154,7 @@ def export_onnx(module: fx.GraphModule, path, output_names: list[str] | None = N
             program = torch.onnx.export(module, inputs, dynamo=True, dynamic_shapes=dynamic, input_names=names,
                                         output_names=output_names or None, verbose=False)
     except Exception as exc:  # noqa: BLE001
-        raise ExportError(f"ONNX export failed: {_first_line(exc)}") from None
+        raise ExportError(f"ONNX export failed: {first_line(exc, MESSAGE_LIMIT)}") from None
     import onnx
     # a file above protobuf's 2 GB limit keeps its weights beside it, in <name>.data
     large = sum(t.numel() * t.element_size() for t in module.state_dict().values()) > 1.8e9
@@ -164,7 +164,7 @@ def export_onnx(module: fx.GraphModule, path, output_names: list[str] | None = N
         try:
             onnx.checker.check_model(str(folder / path.name))
         except onnx.checker.ValidationError as exc:
-            raise ExportError(f"the ONNX model did not pass onnx.checker: {_first_line(exc)}") from None
+            raise ExportError(f"the ONNX model did not pass onnx.checker: {first_line(exc, MESSAGE_LIMIT)}") from None
     return path
 
 
@@ -188,7 +188,3 @@ def export_python(graph, path, network: str | None = None, input_shape=None, sou
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import pickle
 import re
-import struct
 import warnings
-import zipfile
 from pathlib import Path
 
 import torch
 
-from .errors import UnsafeFileError, WeightsFileError
+from .errors import UnsafeFileError, WeightsFileError, first_line
 
 _GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.<>]+)")
+MESSAGE_LIMIT = 200  # characters of torch's own complaint kept in the one line
 
 
 def load_torch_file(path, map_location="cpu"):
@@ -47,13 +46,8 @@ def load_torch_file(path, map_location="cpu"):
         if "TorchScript" in str(exc):
             raise WeightsFileError(f"{path.name}: is a TorchScript model, not a weights file "
                                    "(open it with torch.jit.load)") from None
-        raise WeightsFileError(f"{path.name}: not a PyTorch weights file ({_first_line(exc)})") from None
-    except (EOFError, OSError, ValueError, KeyError, AttributeError, TypeError, IndexError, struct.error,
-            zipfile.BadZipFile) as exc:
-        what = "the file is empty or cut short" if isinstance(exc, EOFError) else _first_line(exc)
+        raise WeightsFileError(f"{path.name}: not a PyTorch weights file ({first_line(exc, MESSAGE_LIMIT)})") \
+            from None
+    except Exception as exc:  # noqa: BLE001 - junk, a truncated zip, a damaged record…: whatever breaks, one line
+        what = "the file is empty or cut short" if isinstance(exc, EOFError) else first_line(exc, MESSAGE_LIMIT)
         raise WeightsFileError(f"{path.name}: cannot read it as a PyTorch file ({what})") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -16,12 +16,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from designer.graph.format import shape as fmt_shape
 from .errors import WeightsFileError
 
 # keys the training engine and common tools wrap a state dict in
 _WRAPPERS = ("state_dict", "model_state_dict", "model", "model_state", "weights")
 # prefixes added by DistributedDataParallel and torch.compile
 _PREFIXES = ("module.", "_orig_mod.")
+# where a training run's checkpoint (designer.train) keeps its networks' state dicts
+_RUN_NETS = "nets"
 
 
 @dataclass
@@ -50,7 +53,7 @@ class WeightsReport:
 
 
 def _fmt(shape) -> str:
-    return "×".join(map(str, shape)) if shape else "scalar"
+    return fmt_shape(shape) if shape else "scalar"
 
 
 def _more(items, shown: int = 3) -> str:
@@ -58,8 +61,15 @@ def _more(items, shown: int = 3) -> str:
 
 
 def state_dict_of(obj, where: str = "the file") -> dict[str, torch.Tensor]:
-    """The tensors of a loaded .pt: a plain state dict, our weights file, or a training
-    checkpoint that wraps one; DDP's `module.` and torch.compile's `_orig_mod.` removed."""
+    """The tensors of a loaded .pt: a plain state dict, our weights file, a checkpoint that
+    wraps one, or a training run's checkpoint (`nets`: one network under "model", or a
+    GAN's two, whose keys then start with the network's name as the document compiles
+    them: `generator.c1.weight`); DDP's `module.` and torch.compile's `_orig_mod.` removed."""
+    nets = obj.get(_RUN_NETS) if isinstance(obj, Mapping) else None
+    if isinstance(nets, Mapping) and nets:
+        if set(nets) == {"model"}:
+            return state_dict_of(nets["model"], where)
+        return {f"{net}.{k}": v for net, state in nets.items() for k, v in state_dict_of(state, where).items()}
     if isinstance(obj, Mapping):
         for key in _WRAPPERS:
             inner = obj.get(key)
@@ -72,8 +82,18 @@ def state_dict_of(obj, where: str = "the file") -> dict[str, torch.Tensor]:
     state = dict(obj)
     for prefix in _PREFIXES:
         if all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
+            state = _without_prefix(state, prefix)
     return state
+
+
+def network_share(state: Mapping[str, torch.Tensor], network: str) -> dict[str, torch.Tensor]:
+    """The entries of one network of a several-network document, named as that network
+    alone names them (`generator.c1.weight` -> `c1.weight`)."""
+    return _without_prefix(state, f"{network}.")
+
+
+def _without_prefix(state: Mapping, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def match(module: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[dict, WeightsReport]:
@@ -92,12 +112,20 @@ def match(module: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[dict, W
     return fitting, report
 
 
-def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor]) -> WeightsReport:
-    """Copy the fitting entries into `module` in place (devices and dtypes converted)."""
-    fitting, report = match(module, state)
+def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = False) -> WeightsReport:
+    """Copy the fitting entries into `module` in place (devices and dtypes converted).
+    strict: refuse, loading nothing, unless every key matches in name and shape."""
+    fitting, report = _fitting(module, state, strict)
     if fitting:
         module.load_state_dict(fitting, strict=False)
     return report
+
+
+def _fitting(module: nn.Module, state, strict: bool) -> tuple[dict, WeightsReport]:
+    fitting, report = match(module, state)
+    if strict and not report.ok:
+        raise WeightsFileError(f"weights do not fit: {report}")
+    return fitting, report
 
 
 def load_weights(target, source, strict: bool = False) -> WeightsReport:
@@ -112,17 +140,10 @@ def load_weights(target, source, strict: bool = False) -> WeightsReport:
     else:
         state = state_dict_of(source, "the given weights")
     if isinstance(target, nn.Module):
-        fitting, report = match(target, state)
-        if strict and not report.ok:
-            raise WeightsFileError(f"weights do not fit: {report}")
-        if fitting:
-            target.load_state_dict(fitting, strict=False)
-        return report
+        return load_matching(target, state, strict)
     from .checkpoint import attach_weights, attached_weights
     from .compiler import compile_graph
     skeleton = compile_graph(target, device="meta")  # names and shapes only, no allocation
-    fitting, report = match(skeleton, state)
-    if strict and not report.ok:
-        raise WeightsFileError(f"weights do not fit: {report}")
+    fitting, report = _fitting(skeleton, state, strict)
     attach_weights(target, {**(attached_weights(target) or {}), **fitting})
     return report

@@ -49,7 +49,8 @@ def capture(model: nn.Module, graph, inputs, network: str | None = None) -> Acti
     node's output. `inputs` is one tensor without the batch dimension, or a dict
     {Input name: tensor} for a network with several Inputs."""
     members = {i for i, n in graph.nodes.items() if network is None or n.network == network}
-    args = _batched_args(graph, members, inputs)
+    input_ids = [i for i, n in graph.nodes.items() if i in members and n.type == "Input"]  # forward()'s order
+    args = _batched_args(graph, input_ids, inputs)
     was_training = model.training
     model.eval()  # dropout off, batch norm on its running statistics: what a prediction sees
     try:
@@ -75,7 +76,7 @@ def capture(model: nn.Module, graph, inputs, network: str | None = None) -> Acti
     for node_id in members:  # inputs enter unchanged; Output blocks show what reaches them
         node = graph.nodes[node_id]
         if node.type == "Input" and node_id not in outputs:
-            outputs[node_id] = _unbatch(args[_input_ids(graph, members).index(node_id)])
+            outputs[node_id] = _unbatch(args[input_ids.index(node_id)])
         elif node.type == "Output":
             feeding = graph.edges_into(node_id)
             if feeding and feeding[0].src in outputs:
@@ -83,12 +84,7 @@ def capture(model: nn.Module, graph, inputs, network: str | None = None) -> Acti
     return Activations(outputs, _unbatch_result(result), seconds, extra)
 
 
-def _input_ids(graph, members) -> list[str]:
-    return [i for i, n in graph.nodes.items() if i in members and n.type == "Input"]
-
-
-def _batched_args(graph, members, inputs) -> list[torch.Tensor]:
-    ids = _input_ids(graph, members)
+def _batched_args(graph, ids: list[str], inputs) -> list[torch.Tensor]:
     if not ids:
         raise ValueError("the network has no Input block")
     if isinstance(inputs, dict):

@@ -407,7 +407,7 @@ def _composite(s: _Story):
 def _inner_lines(spec, node, copy: int, inner) -> list[str]:
     """One line per inner block: id (summary): in → out, its formula."""
     try:
-        inside = spec.expand(node.params, _inner_inputs(inner))
+        inside = spec.expand(node.params, dict(inner.input_shapes))
     except Exception:  # noqa: BLE001 - the lines below only need ids when the inside is gone
         inside = None
     lines = []
@@ -425,10 +425,6 @@ def _inner_lines(spec, node, copy: int, inner) -> list[str]:
         line = f"  • {name}: {ins} → {fmt_shape(info.output_shape)}"
         lines.append(line + (f"   [{formula}]" if formula else ""))
     return lines
-
-
-def _inner_inputs(inner) -> dict:
-    return {name: shape for name, shape in inner.input_shapes.items()}
 
 
 def _inception_story(s: _Story) -> str:

@@ -63,26 +63,13 @@ def read_checkpoint(path) -> Checkpoint:
     weights file, or a bare state dict. Raises WeightsFileError with one line."""
     from designer.compile.safe_load import load_torch_file
     from designer.compile.transfer import state_dict_of
-    from designer.compile.errors import WeightsFileError
-    from designer.graph.errors import GraphError
     path = Path(path)
-    try:
-        data = load_torch_file(path)
-    except GraphError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a damaged file the loader did not foresee: one line, no traceback
-        raise WeightsFileError(f"{path.name}: cannot read it as a PyTorch file ({type(exc).__name__})") from None
+    data = load_torch_file(path)
     name = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-    nets = data.get("nets") if isinstance(data, dict) else None
-    if isinstance(nets, dict) and nets:
-        # a run checkpoint: {"nets": {"model": …}} or a GAN's {"generator": …, "discriminator": …}
-        if set(nets) == {"model"}:
-            state = state_dict_of(nets["model"], path.name)
-        else:
-            state = {f"{net}.{k}": v for net, sd in nets.items() for k, v in state_dict_of(sd, path.name).items()}
-        config = data.get("config") if isinstance(data.get("config"), dict) else None
-        return Checkpoint(state, name, config)
-    return Checkpoint(state_dict_of(data, path.name), name)
+    # a run's checkpoint keeps its networks under "nets" and its settings under "config"
+    run = isinstance(data, dict) and isinstance(data.get("nets"), dict) and bool(data["nets"])
+    config = data.get("config") if run and isinstance(data.get("config"), dict) else None
+    return Checkpoint(state_dict_of(data, path.name), name, config)
 
 
 def input_normalisation(checkpoint: Checkpoint, input_shape: tuple):

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from designer.inspect.explain import PARAGRAPH, explain_node
+from designer.ui.observing import Connections
 
 # formulas: ⌊…⌋ + 1 = 28, (5×5×6)×16 + 16 = 2,416, 28 + 2·2 = 32 …
 _FORMULA = re.compile(r"(⌊[^⌋]*⌋ \+ 1 = \d+|⌈[^⌉]*⌉ \+ 1 = \d+|\([^()]*[×·][^()]*\)[^,.;]*= [\d,]+"
@@ -58,10 +59,8 @@ class ExplainDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
-        self._connections = [(controller.analysis_changed, self._refresh),
-                             (controller.graph_replaced, self._on_graph_replaced)]
-        for signal, slot in self._connections:
-            signal.connect(slot)
+        self._connections = Connections([(controller.analysis_changed, self._refresh),
+                                         (controller.graph_replaced, self._refresh)])
         self.finished.connect(lambda _r: self.detach())
         self._refresh()
 
@@ -77,15 +76,7 @@ class ExplainDialog(QDialog):
         self._refresh()
 
     def detach(self) -> None:
-        while self._connections:
-            signal, slot = self._connections.pop()
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass  # the controller went first
-
-    def _on_graph_replaced(self, _graph) -> None:
-        self._refresh()
+        self._connections.disconnect_all()
 
     def _refresh(self, *_args) -> None:
         graph = self.controller.graph

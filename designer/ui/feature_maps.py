@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFrame, QGr
                                QWidget)
 
 from designer.ui.draw_pad import DrawPad
-from designer.ui.filters_view import PictureGrid, array_to_qimage
+from designer.ui.observing import Connections
+from designer.ui.picture_grid import PictureGrid, array_to_qimage
 
 DATASET, FILE, DRAWING = "dataset", "file", "drawing"
 SHARED, EACH = "shared", "each"
@@ -126,13 +127,12 @@ class _Worker(QObject):
         note = ""
         self._normalisation = None
         if job.checkpoint is not None:
-            from designer.compile.transfer import load_matching
+            from designer.compile.transfer import load_matching, network_share
             from designer.inspect.inputs import input_shape
             from designer.inspect.weights import input_normalisation
             state = job.checkpoint.state
             if job.network and len(job.graph.networks()) > 1:
-                prefix = f"{job.network}."
-                state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)} or state
+                state = network_share(state, job.network) or state  # else a file of this network alone
             report = load_matching(model, state)
             if not report.matched:
                 raise ValueError(f"none of the checkpoint's weights fit this network ({report})")
@@ -196,13 +196,11 @@ class FeatureMapPanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(RUN_DELAY_MS)
         self._timer.timeout.connect(self.run_now)
-        self._connections = [
+        self._connections = Connections([
             (controller.selection_changed, self._on_selection_changed),
             (controller.analysis_changed, self._on_analysis_changed),
             (controller.graph_replaced, self._on_graph_replaced),
-        ]
-        for signal, slot in self._connections:
-            signal.connect(slot)
+        ])
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.detach)
@@ -373,12 +371,7 @@ class FeatureMapPanel(QWidget):
     def detach(self) -> None:
         """Stop following the document and end the worker thread (safe to call twice)."""
         self._timer.stop()
-        while self._connections:
-            signal, slot = self._connections.pop()
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass  # the controller went first
+        self._connections.disconnect_all()
         if self._thread is not None:
             _stop(self._thread)
 
@@ -595,9 +588,9 @@ class FeatureMapPanel(QWidget):
         from designer.inspect.inputs import InputError, image_shape, input_shape
         from designer.train.datasets import available_datasets
         try:
-            channels = image_shape(input_shape(self.graph, self.network()))[0]
+            channels, height, _width = image_shape(input_shape(self.graph, self.network()))
         except InputError:
-            channels = 1
+            channels, height = 1, 28
         preferred = str((self.graph.meta.get("training") or {}).get("dataset", "digits"))
         # grey images can become colour and colour grey; nothing else converts
         usable = [d for d in available_datasets()
@@ -611,11 +604,7 @@ class FeatureMapPanel(QWidget):
         self.dataset_box.blockSignals(False)
         drawing = self.source_box.model().item(self.source_box.findData(DRAWING))
         drawing.setEnabled(channels == 1)  # a drawing pad makes sense for digit networks
-        try:
-            h = image_shape(input_shape(self.graph, self.network()))[1]
-        except InputError:
-            h = 28
-        self.pad.set_grid_size(32 if h >= 32 else 28)
+        self.pad.set_grid_size(32 if height >= 32 else 28)
 
     def _on_selection_changed(self, ids) -> None:
         ids = [i for i in ids if i in self.graph.nodes]
@@ -780,9 +769,14 @@ class FeatureMapPanel(QWidget):
 
 
 def _structure_key(graph) -> tuple:
-    """Changes whenever the compiled network would: nodes, their settings, edges."""
-    return (tuple((i, n.type, n.revision, n.network) for i, n in graph.nodes.items()),
-            tuple(graph.edges), tuple(sorted(graph.composites)), id(graph))
+    """Changes whenever the compiled network would: nodes, their settings, edges, and the
+    insides of the document's own composite blocks (an edit inside one leaves the
+    revisions of the blocks using it as they were)."""
+    return _wiring(graph), tuple((name, _wiring(d.graph)) for name, d in sorted(graph.composites.items()))
+
+
+def _wiring(graph) -> tuple:
+    return tuple((i, n.type, n.revision, n.network) for i, n in graph.nodes.items()), tuple(graph.edges), id(graph)
 
 
 def _copy(graph, with_weights: bool):

@@ -11,6 +11,8 @@ document only through `controller.edit(...)`, one undo step per committed value.
 """
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QLabel, QLineEdit
 from designer.graph.errors import GraphError
 from designer.graph.format import count, shape as fmt_shape
 from designer.graph.model import SetField, SetParam
+from designer.ui.observing import Connections, ObservingPanel
 from designer.ui.param_editors import ParamField, error_colour, warning_colour
 
 MAX_LABEL = 200
@@ -78,7 +81,7 @@ def _wrapping_label(selectable: bool = False) -> QLabel:
     return label
 
 
-class InspectorPanel(QWidget):
+class InspectorPanel(ObservingPanel, QWidget):
     """Settings, shapes and formulas of the selected block(s)."""
 
     def __init__(self, controller, parent=None):
@@ -92,7 +95,7 @@ class InspectorPanel(QWidget):
         self._problem_lines: list[str] = []
         self._formula_lines: list[str] = []
         self._build()
-        self._connections: list = []
+        self._connections = Connections()
         self.attach()
 
     # ---- layout -------------------------------------------------------------------------------
@@ -230,42 +233,13 @@ class InspectorPanel(QWidget):
         lines += [f.error() for f in self._fields.values() if f.has_error()]
         return "\n".join(lines)
 
-    def attach(self):
-        """Observe the controller and show its state (again after a close; safe to call twice).
-        PySide drops the connections when the panel is deleted; closing it detaches explicitly."""
-        if self._connections:
-            return
-        c = self.controller
-        self._connections = [(c.analysis_changed, self._on_analysis_changed),
-                             (c.selection_changed, self._on_selection_changed),
-                             (c.graph_replaced, self._on_graph_replaced)]
-        for signal, slot in self._connections:
-            signal.connect(slot)
+    # ---- observing (see ObservingPanel) ---------------------------------------------------------
+    def _catch_up(self):
         self._form_key = None
-        self._on_selection_changed(list(c.selection))
+        self._on_selection_changed(list(self.controller.selection))
 
-    def detach(self):
-        """Stop observing the controller (called on close; safe to call twice)."""
-        connections = self._connections
-        while connections:
-            signal, slot = connections.pop()
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass  # the controller went first
-
-    def closeEvent(self, event):
-        self.detach()
-        super().closeEvent(event)
-
-    def showEvent(self, event):
-        self.attach()  # a panel closed and shown again observes again
-        super().showEvent(event)
-
-    def changeEvent(self, event):
-        if event.type() == event.Type.PaletteChange and getattr(self, "_connections", None):
-            self._refresh()  # light/dark switch: the reds and greys are picked per palette
-        super().changeEvent(event)
+    def _on_palette_changed(self):
+        self._refresh()  # light/dark switch: the reds and greys are picked per palette
 
     # ---- observers ----------------------------------------------------------------------------
     def _on_graph_replaced(self, graph):
@@ -431,8 +405,8 @@ class InspectorPanel(QWidget):
         self._formula_lines = [f for _, f in formulas]
         muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
         self._formulas.setText("<table cellspacing='0' cellpadding='1'>" + "".join(
-            f"<tr><td style='color:{muted}; padding-right:8px'>{caption}</td><td>{_escape(f)}</td></tr>"
-            for caption, f in formulas) + "</table>" if formulas else "")
+            f"<tr><td style='color:{muted}; padding-right:8px'>{caption}</td>"
+            f"<td>{html.escape(f, quote=False)}</td></tr>" for caption, f in formulas) + "</table>" if formulas else "")
         counts = ""
         if info and (info.params or info.macs):
             counts = f"{count(info.weights)} weights + {count(info.biases)} biases"
@@ -462,17 +436,17 @@ class InspectorPanel(QWidget):
         return f"{ins} → {outs}"
 
     def _show_problems(self, info):
-        lines, html = [], []
+        lines, rich = [], []
         red, amber = error_colour(self.palette()), warning_colour(self.palette())
         if info:
             for message in info.errors:
                 lines.append(message)
-                html.append(f'<div style="color:{red}">{_escape(message)}</div>')
+                rich.append(_coloured(message, red))
             for message in info.warnings:
                 lines.append(message)
-                html.append(f'<div style="color:{amber}">{_escape(message)}</div>')
+                rich.append(_coloured(message, amber))
         self._problem_lines = lines
-        self._problems.setText("".join(html))
+        self._problems.setText("".join(rich))
 
     def _show_many(self, nodes):
         graph = self.controller.graph
@@ -524,8 +498,7 @@ class InspectorPanel(QWidget):
                 field.show_error(str(exc))
             else:
                 self._problem_lines = [str(exc)]
-                self._problems.setText(f'<div style="color:{error_colour(self.palette())}">'
-                                       f"{_escape(str(exc))}</div>")
+                self._problems.setText(_coloured(str(exc), error_colour(self.palette())))
                 self._problems_head.show()
                 self._problems.show()
             return False
@@ -565,5 +538,5 @@ class InspectorPanel(QWidget):
         self._edit(f"{'Unfreeze' if on else 'Freeze'} {self._what(nodes)}", ops)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _coloured(message: str, colour: str) -> str:
+    return f'<div style="color:{colour}">{html.escape(message, quote=False)}</div>'

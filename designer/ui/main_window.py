@@ -26,11 +26,15 @@ from .canvas.layout import layout_ops, needs_layout
 from .canvas.scene import CanvasScene
 from .canvas.view import CanvasView
 from .canvas_header import CanvasHeader
+from .dialogs import HistoryDialog, ShortcutsDialog
 from .document import DocumentController
+from .feature_maps import FeatureMapPanel
+from .inspector import InspectorPanel
 from .palette import PaletteWidget
 from .settings import settings
 from .start_screen import StartScreen
 from .status_bar import DocumentStatus
+from .summary_panel import SummaryPanel
 
 APP_NAME = "Network Designer"
 MAX_RECENT = 10
@@ -80,19 +84,13 @@ class MainWindow(QMainWindow):
         self.palette.remove_from_library.connect(self.remove_from_library)
         self.docks: dict[str, QDockWidget] = {}
         self._dock("palette", "Blocks", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        inspector = _optional_panel("inspector", "InspectorPanel", self.controller)
-        if inspector is not None:
-            self._dock("inspector", "Inspector", inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        summary = _optional_panel("summary_panel", "SummaryPanel", self.controller)
-        if summary is not None:
-            self._dock("summary", "Summary", summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("inspector", "Inspector", InspectorPanel(self.controller), Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("summary", "Summary", SummaryPanel(self.controller), Qt.DockWidgetArea.BottomDockWidgetArea)
         # idle until shown: no torch import and no thread before the user asks for maps
-        feature_maps = _optional_panel("feature_maps", "FeatureMapPanel", self.controller)
-        if feature_maps is not None:
-            self._dock("feature_maps", "Feature Maps", feature_maps, Qt.DockWidgetArea.BottomDockWidgetArea)
-            if "summary" in self.docks:
-                self.tabifyDockWidget(self.docks["summary"], self.docks["feature_maps"])
-            self.docks["feature_maps"].hide()  # View ▸ Feature Maps opens it
+        self._dock("feature_maps", "Feature Maps", FeatureMapPanel(self.controller),
+                   Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["summary"], self.docks["feature_maps"])
+        self.docks["feature_maps"].hide()  # View ▸ Feature Maps opens it
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -313,11 +311,9 @@ class MainWindow(QMainWindow):
             self.actions[key].setEnabled(editable)
         for key in ("group", "ungroup"):
             self.actions[key].setEnabled(editable and root)
-        user_block = root and len(selection) == 1 and \
-            self.controller.graph.nodes.get(selection[0]) is not None and \
-            self.controller.graph.nodes[selection[0]].type in self.controller.graph.composites
-        self.actions["save_block"].setEnabled(bool(user_block))
-        single = self.controller.graph.nodes.get(selection[0]) if root and len(selection) == 1 else None
+        graph = self.controller.graph
+        single = graph.nodes.get(selection[0]) if root and len(selection) == 1 else None
+        self.actions["save_block"].setEnabled(single is not None and single.type in graph.composites)
         self.actions["explain"].setEnabled(single is not None)
         self.actions["filters"].setEnabled(single is not None and single.type == "Conv2d")
         for key in ("save", "save_as", "close", "png", "svg", "fit", "fit_selection", "copy", "select_all"):
@@ -399,14 +395,7 @@ class MainWindow(QMainWindow):
             self.set_document(Graph(), None)
 
     def new_from_preset(self):
-        try:
-            from .preset_gallery import PresetGalleryDialog
-        except ImportError:
-            from designer.graph.presets import preset_names
-            name, ok = QInputDialog.getItem(self, "New from Preset", "Network:", preset_names(), 0, False)
-            if ok and name:
-                self.open_source(name)
-            return
+        from .preset_gallery import PresetGalleryDialog
         dialog = PresetGalleryDialog(self)
         if dialog.exec() and dialog.chosen_name():
             self.open_source(dialog.chosen_name())
@@ -623,19 +612,11 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, text)
 
     def show_history(self):
-        try:
-            from .dialogs import HistoryDialog
-        except ImportError:
-            return
         dialog = HistoryDialog(self.controller.undo_stack, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
     def show_shortcuts(self):
-        try:
-            from .dialogs import ShortcutsDialog
-        except ImportError:
-            return
         ShortcutsDialog(self.menuBar(), self).exec()
 
     def open_playground(self):
@@ -726,16 +707,6 @@ def problem_text(source, exc: BaseException) -> str:
     text = str(exc) if isinstance(exc, (GraphError, OSError, ValueError)) else \
         f"unexpected problem ({type(exc).__name__}: {exc})"
     return text if str(source) in text else f"{source}: {text}"
-
-
-def _optional_panel(module: str, name: str, controller):
-    """A panel written by another part of the team, docked when it is there."""
-    import importlib
-    try:
-        cls = getattr(importlib.import_module(f"designer.ui.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
-    return cls(controller)
 
 
 def _file_stem(title: str) -> str:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-import designer
 from designer.graph.errors import GraphError
 
 
@@ -33,12 +32,8 @@ FORMATS = (
 )
 
 
-def _backend_present() -> bool:
-    return (Path(designer.__file__).parent / "compile" / "export.py").is_file()
-
-
 def available_formats() -> list[ExportFormat]:
-    if not _backend_present() or importlib.util.find_spec("torch") is None:
+    if importlib.util.find_spec("torch") is None:
         return []
     onnx = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript"))
     return [f for f in FORMATS if f.format != "onnx" or onnx]

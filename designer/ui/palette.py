@@ -168,23 +168,23 @@ class PaletteWidget(QWidget):
             if words:
                 section.setExpanded(True)
 
-    def entry(self, payload: str) -> QTreeWidgetItem | None:
-        """The palette item that adds `payload` (used by tests and by keyboard navigation)."""
+    def _entries(self):
+        """(section, entry) for every block listed, top to bottom."""
         for i in range(self.tree.topLevelItemCount()):
             section = self.tree.topLevelItem(i)
             for j in range(section.childCount()):
-                if section.child(j).data(0, PAYLOAD) == payload:
-                    return section.child(j)
-        return None
+                yield section, section.child(j)
+
+    def entry(self, payload: str) -> QTreeWidgetItem | None:
+        """The palette item that adds `payload` (used by tests and by keyboard navigation)."""
+        return next((item for _, item in self._entries() if item.data(0, PAYLOAD) == payload), None)
 
     def _activate_first(self):
         """Enter in the filter box adds the first block still shown."""
-        for i in range(self.tree.topLevelItemCount()):
-            section = self.tree.topLevelItem(i)
-            for j in range(section.childCount()):
-                if not section.isHidden() and not section.child(j).isHidden():
-                    self._activated(section.child(j))
-                    return
+        shown = next((item for section, item in self._entries() if not section.isHidden() and not item.isHidden()),
+                     None)
+        if shown is not None:
+            self._activated(shown)
 
     def _activated(self, item: QTreeWidgetItem):
         payload = item.data(0, PAYLOAD)

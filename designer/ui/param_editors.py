@@ -104,8 +104,9 @@ def range_text(param: Param) -> str:
 # ---- the Qt widgets -----------------------------------------------------------------------------
 
 class _CompactSpinMixin:
-    """Spin boxes sized for their values rather than their (wide) range, and deaf to
-    the wheel unless focused, so that scrolling the inspector never edits a value."""
+    """Spin boxes sized for their values rather than their (wide) range, deaf to the
+    wheel unless focused, so that scrolling the inspector never edits a value, and
+    stepping only within the declared range [_lo, _hi]."""
 
     def _compact(self, hint: QSize) -> QSize:
         width = self.fontMetrics().horizontalAdvance("0" * 9) + 36
@@ -123,6 +124,14 @@ class _CompactSpinMixin:
         else:
             event.ignore()
 
+    def stepEnabled(self):
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self.value() > self._lo:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        if self.value() < self._hi:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        return flags
+
 
 class IntSpinBox(_CompactSpinMixin, QSpinBox):
     def __init__(self, param: Param, parent=None):
@@ -135,14 +144,6 @@ class IntSpinBox(_CompactSpinMixin, QSpinBox):
 
     def stepBy(self, steps: int):
         self.setValue(max(self._lo, min(self._hi, self.value() + steps * self.singleStep())))
-
-    def stepEnabled(self):
-        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
-        if self.value() > self._lo:
-            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
-        if self.value() < self._hi:
-            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
-        return flags
 
 
 class FloatSpinBox(_CompactSpinMixin, QDoubleSpinBox):
@@ -187,14 +188,6 @@ class FloatSpinBox(_CompactSpinMixin, QDoubleSpinBox):
         self.blockSignals(False)
         self.setValue(after)
 
-    def stepEnabled(self):
-        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
-        if self.value() > self._lo:
-            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
-        if self.value() < self._hi:
-            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
-        return flags
-
 
 # ---- bindings: one per kind, joining a widget to the field --------------------------------------
 
@@ -221,13 +214,16 @@ class _Binding:
 
 
 class _IntBinding(_Binding):
+    _spin_box = IntSpinBox
+    _number = staticmethod(int)
+
     def _make(self):
-        w = IntSpinBox(self.field.param)
+        w = self._spin_box(self.field.param)
         w.valueChanged.connect(lambda v: self.field.commit(v))
         return w
 
     def show(self, value):
-        self.widget.setValue(int(value))
+        self.widget.setValue(self._number(value))
 
     def pending(self):
         # without keyboard tracking the typed text is ahead of value() until Enter
@@ -239,8 +235,6 @@ class _IntBinding(_Binding):
         except ValueError:
             return False, None
 
-    _number = staticmethod(int)
-
     def drive(self, value):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _WIDE_INT:
             self.widget.setValue(value)
@@ -249,14 +243,7 @@ class _IntBinding(_Binding):
 
 
 class _FloatBinding(_IntBinding):
-    def _make(self):
-        w = FloatSpinBox(self.field.param)
-        w.valueChanged.connect(lambda v: self.field.commit(v))
-        return w
-
-    def show(self, value):
-        self.widget.setValue(float(value))
-
+    _spin_box = FloatSpinBox
     _number = staticmethod(float)
 
     def drive(self, value):

@@ -69,15 +69,15 @@ def card_for(name: str) -> PresetCard | None:
     if path is None:
         return None
     try:
-        mtime = path.stat().st_mtime
+        stat = path.stat()
     except OSError:
         return None
     cached = _CACHE.get(name)
-    if cached is not None and cached.mtime == mtime and cached.path == path:
+    if cached is not None and cached.mtime == stat.st_mtime and cached.path == path:
         return cached
-    card = PresetCard(name, path, mtime, title=name)
+    card = PresetCard(name, path, stat.st_mtime, title=name)
     try:
-        if path.stat().st_size > MAX_PRESET_BYTES:
+        if stat.st_size > MAX_PRESET_BYTES:
             raise ValueError("the file is too large to be a preset")
         meta = json.loads(path.read_text(encoding="utf-8")).get("meta", {})
         if not isinstance(meta, dict):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePoli
 
 from designer.graph.errors import GraphError
 from designer.graph.format import count, nbytes, shape as fmt_shape
+from designer.ui.observing import Connections, ObservingPanel
 from designer.ui.param_editors import error_colour, warning_colour
 
 COLUMNS = ("Name", "Type", "Output shape", "Parameters", "Mult-adds", "Share")
@@ -378,7 +379,7 @@ class _SortProxy(QSortFilterProxyModel):
 
 # ---- the panel ----------------------------------------------------------------------------------
 
-class SummaryPanel(QWidget):
+class SummaryPanel(ObservingPanel, QWidget):
     """Per-block table, totals, the whole-network formula and the errors of a document."""
 
     def __init__(self, controller, parent=None):
@@ -441,7 +442,7 @@ class SummaryPanel(QWidget):
         lay.addWidget(self._formula)
         lay.addWidget(self._errors)
 
-        self._connections: list = []
+        self._connections = Connections()
         self.attach()
 
     # ---- public API ---------------------------------------------------------------------------
@@ -464,44 +465,15 @@ class SummaryPanel(QWidget):
     def totals_text(self) -> str:
         return self._totals_plain
 
-    def attach(self):
-        """Observe the controller and show its state (again after a close; safe to call twice).
-        PySide drops the connections when the panel is deleted; closing it detaches explicitly."""
-        if self._connections:
-            return
-        c = self.controller
-        self._connections = [(c.analysis_changed, self._on_analysis_changed),
-                             (c.selection_changed, self._on_selection_changed),
-                             (c.graph_replaced, self._on_graph_replaced)]
-        for signal, slot in self._connections:
-            signal.connect(slot)
-        self._on_analysis_changed(c.analysis)
-        self._on_selection_changed(list(c.selection))
+    # ---- observing (see ObservingPanel) ---------------------------------------------------------
+    def _catch_up(self):
+        self._on_analysis_changed(self.controller.analysis)
+        self._on_selection_changed(list(self.controller.selection))
 
-    def detach(self):
-        """Stop observing the controller (called on close; safe to call twice)."""
-        connections = self._connections
-        while connections:
-            signal, slot = connections.pop()
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass  # the controller went first
-
-    def closeEvent(self, event):
-        self.detach()
-        super().closeEvent(event)
-
-    def showEvent(self, event):
-        self.attach()  # a panel closed and shown again observes again
-        super().showEvent(event)
-
-    def changeEvent(self, event):
+    def _on_palette_changed(self):
         # a light/dark switch: the reds must stay readable
-        if event.type() == event.Type.PaletteChange and getattr(self, "_connections", None):
-            self.model.set_palette(self.palette())
-            self._on_analysis_changed(self.controller.analysis)
-        super().changeEvent(event)
+        self.model.set_palette(self.palette())
+        self._on_analysis_changed(self.controller.analysis)
 
     # ---- observers ----------------------------------------------------------------------------
     def _on_graph_replaced(self, graph):

@@ -116,8 +116,9 @@ class NodeItem(QGraphicsItem):
 
     def set_info(self, info):
         self.info = info
-        self._text = self._texts(self.spec())
-        self.setToolTip(self._tooltip(self.spec()))
+        spec = self.spec()
+        self._text = self._texts(spec)
+        self.setToolTip(self._tooltip(spec))
         self.update()
 
     def _texts(self, spec) -> dict[str, str]:

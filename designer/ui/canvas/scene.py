@@ -106,9 +106,7 @@ class CanvasScene(QGraphicsScene):
             if data.get("field") == "pos":
                 item.setPos(QPointF(*data["node"].pos))
             else:
-                item.refresh()
-                for edge in item.edges:
-                    edge.adjust()
+                _redraw(item)
         elif event == "edge_added":
             self._add_edge(data["edge"])
         elif event == "edge_removed":
@@ -116,9 +114,7 @@ class CanvasScene(QGraphicsScene):
         elif event == "composite_changed":
             for item in self.nodes.values():
                 if item.node.type == data["name"]:
-                    item.refresh()
-                    for edge in item.edges:
-                        edge.adjust()
+                    _redraw(item)
 
     def _add_node(self, node):
         item = NodeItem(self.graph, node, self.editable)
@@ -254,3 +250,10 @@ class CanvasScene(QGraphicsScene):
         link.set_refused(True)
         self.addItem(link)
         QTimer.singleShot(450, lambda: link.scene() is self and self.removeItem(link))
+
+
+def _redraw(item: NodeItem):
+    """A card whose block changed: its texts and ports, and the links that end on them."""
+    item.refresh()
+    for edge in item.edges:
+        edge.adjust()

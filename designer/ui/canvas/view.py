@@ -66,15 +66,17 @@ class CanvasView(QGraphicsView):
         return self.scene()
 
     # ---- editing through the document -----------------------------------------------------------
-    def edit(self, text: str, ops) -> bool:
-        """One undo step on the graph shown; False (and the reason in the status bar) if refused."""
+    def edit(self, text: str, ops, merge_id: int = -1) -> bool:
+        """One undo step on the graph shown; False (and the reason in the status bar) if refused.
+        Steps with the same `merge_id` (arrow-key nudges) merge into one."""
         scope = self.canvas.scope
         if scope is not None and not scope.editable:
             self.controller.message.emit("This inside is generated from the block's parameters; "
                                          "change them in the inspector.")
             return False
         try:
-            self.controller.edit(text, ops, graph=None if scope is None or scope.is_root else scope.graph)
+            self.controller.edit(text, ops, merge_id,
+                                 graph=None if scope is None or scope.is_root else scope.graph)
         except GraphError as exc:
             self.controller.message.emit(f"{text}: {exc}")
             return False
@@ -472,12 +474,7 @@ class CanvasView(QGraphicsView):
         graph = self.canvas.graph
         ops = [SetField(i, "pos", (graph.nodes[i].pos[0] + dx, graph.nodes[i].pos[1] + dy)) for i in ids]
         if ops:
-            try:
-                scope = self.canvas.scope
-                self.controller.edit("Nudge", ops, merge_id=MERGE_MOVE,
-                                     graph=None if scope is None or scope.is_root else scope.graph)
-            except GraphError as exc:
-                self.controller.message.emit(str(exc))
+            self.edit("Nudge", ops, merge_id=MERGE_MOVE)
 
     def auto_layout(self):
         """Lay out the selection (two or more nodes) or else the whole graph, as one step."""
