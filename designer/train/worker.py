@@ -35,9 +35,6 @@ def _main(document_json: str, config_dict: dict, run_dir: str, resume: bool, eve
         try:
             graph = loads(document_json)
             config = TrainConfig.from_dict(config_dict)
-            if init_weights:  # fine-tuning: the compiled network starts from these (matched by layer name)
-                from designer.compile.transfer import load_weights
-                load_weights(graph, init_weights)  # a bad file: WeightsFileError, a GraphError
         except (GraphError, TrainSetupError) as exc:
             send({"type": "error", "message": str(exc), "hint": "", "kind": "setup"})
             return

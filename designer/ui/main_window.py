@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
+        from .training import install as install_training  # Train dock, Training menu, Export Trained Model
+        self.training = install_training(self)
 
         self.controller.modified_changed.connect(self._update_title)
         self.controller.path_changed.connect(self._update_title)
@@ -108,6 +110,8 @@ class MainWindow(QMainWindow):
         self.autosave = recovery.Autosave(self.controller, parent=self)
 
         self.resize(1440, 900)
+        if "summary" in self.docks:  # the canvas gets most of the height
+            self.resizeDocks([self.docks["summary"]], [270], Qt.Orientation.Vertical)
         self._default_state = self.saveState()
         if self.remember:
             self._restore_layout()
