@@ -10,3 +10,17 @@ os.environ.setdefault("DESIGNER_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _empty_clipboard_after_test():
+    """Qt's offscreen platform crashes at exit when the clipboard still holds data that a
+    test copied (the xcb platform of a real desktop does not); leave it empty."""
+    yield
+    if "PySide6.QtGui" in sys.modules:
+        from PySide6.QtGui import QGuiApplication
+        if QGuiApplication.instance() is not None:
+            QGuiApplication.clipboard().clear()

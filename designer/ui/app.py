@@ -7,10 +7,8 @@ analysed and drawn, the whole window is saved as a PNG, and the program exits.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -19,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from . import theme
 from .settings import APPLICATION, ORGANIZATION
+from .torch_loader import preload_in_background
 
 PRELOAD_DELAY_MS = 1500
 
@@ -38,7 +37,7 @@ def preload_torch():
     """Import torch off the GUI thread, once the window is up."""
     if "torch" in sys.modules or os.environ.get("DESIGNER_NO_PRELOAD"):
         return
-    threading.Thread(target=lambda: importlib.import_module("torch"), name="preload-torch", daemon=True).start()
+    preload_in_background()
 
 
 def save_window_picture(window, path) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFrame, QGr
                                QWidget)
 
 from designer.ui.draw_pad import DrawPad
+from designer.ui.torch_loader import load_torch
 from designer.ui.observing import Connections
 from designer.ui.picture_grid import PictureGrid, array_to_qimage
 
@@ -105,6 +106,7 @@ class _Worker(QObject):
             return  # a newer request is queued behind this one
         outcome = Outcome(job.number, job.network, job.example)
         try:
+            load_torch()
             outcome.compile_seconds, outcome.weights_note = self._prepare(job)
             from designer.inspect.activations import capture, forward_threads
             import torch

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from designer.graph.errors import GraphError
+from designer.ui.torch_loader import load_torch
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ModelExporter(QObject):
 
     def _run(self, graph, path: Path, format: str, network, source: str):
         try:
+            load_torch()
             from designer.compile.export import export
             export(graph, path, format=format, network=network, source=source)
         except GraphError as exc:

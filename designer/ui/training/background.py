@@ -16,6 +16,8 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
+from designer.ui.torch_loader import load_torch
+
 
 class Background(QObject):
     done = Signal(int, object)
@@ -37,6 +39,7 @@ class Background(QObject):
     def _run(self, token, fn, args, kwargs):
         # signals emitted here are queued to the GUI thread, where this object lives
         try:
+            load_torch()  # every job here reaches for torch; the first import must be guarded
             result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - whatever fails is reported in one line, never raised
             self._finish(token, None, one_line(exc))
