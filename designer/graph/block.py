@@ -7,8 +7,8 @@ functions import it when they are called.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from .errors import ParamError, UnknownBlockError
 from .params import Param
@@ -19,7 +19,7 @@ CATEGORIES = ("Input", "Convolution", "Pooling", "Dense", "Activation", "Normali
               "Regularization", "Merge", "Composite", "Generative")
 
 
-@dataclass
+@dataclass(slots=True)
 class Inference:
     """What a block's shape-and-parameter rule returns for one node."""
     outputs: dict[str, Shape]
@@ -29,9 +29,13 @@ class Inference:
     shape_formula: str = ""
     param_formula: str = ""      # e.g. "(5×5×6)×16 + 16 = 2,416"
     weight_formula: str = ""     # e.g. "(5×5×6)×16", used in the whole-network formula
-    warnings: list[str] = field(default_factory=list)
-    resolved: dict[str, Any] = field(default_factory=dict)  # inferred values: in_channels…
-    inner: list = field(default_factory=list)  # composites: one inner Analysis per repetition
+    warnings: Sequence[str] = ()
+    resolved: dict[str, Any] | None = None  # inferred values: in_channels…
+    inner: Sequence = ()  # composites: one inner Analysis per repetition
+    # Instead of the three formulas, a rule may give a function returning (shape_formula,
+    # param_formula, weight_formula), called the first time one of them is read: formulas are
+    # written for a person, who reads a few, while every keystroke analyses the whole network.
+    formulas: Callable[[], tuple[str, str, str]] | None = None
 
 
 @dataclass

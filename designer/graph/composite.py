@@ -7,11 +7,12 @@ the composite's ports, and `repeat` chains the inside several times.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
+from .analysis import Analyzer, Structure, analyze_inner, structure_of
 from .block import BlockSpec, Inference, get_block, register
 from .errors import GraphError, ShapeError
-from .format import count
+from .format import count, shape as fmt_shape
 from .model import (AddNode, CompositeDef, Connect, Edge, Graph, Node, Op, SetComposite, valid_id)
 from .params import Param
 
@@ -31,10 +32,10 @@ def composite_infer(expand, memo: bool = False):
     With `memo` (built-in composites, whose inside is a pure function of their parameters
     and input shapes) the result is remembered process-wide."""
     def infer(p, ins):
-        from .analysis import analyze_inner
         repeat = p.get("repeat", 1)
         shapes = dict(ins)
-        inner_results, total = [], Inference({})
+        inner_results = []
+        weights = biases = macs = 0
         for i in range(repeat):
             inner_graph = expand(p, shapes)
             result = analyze_inner(inner_graph, shapes)
@@ -43,21 +44,16 @@ def composite_infer(expand, memo: bool = False):
                 where = f" (copy {i + 1})" if repeat > 1 else ""
                 raise ShapeError(f"inside, at {node_id}{where}: {msg}")
             inner_results.append(result)
-            total.weights += result.weight_params
-            total.biases += result.bias_params
-            total.macs += result.macs
+            weights += result.weight_params
+            biases += result.bias_params
+            macs += result.macs
             outs = result.boundary_outputs
             if i + 1 < repeat:
                 if len(outs) != 1 or len(shapes) != 1:
                     raise ShapeError("repeat needs a block with one input and one output")
                 shapes = {next(iter(shapes)): next(iter(outs.values()))}
-        total.outputs = outs
-        total.inner = inner_results
-        n = total.weights + total.biases
-        total.param_formula = f"{count(n)} inside" + (f" ({repeat} copies)" if repeat > 1 else "")
-        from .format import shape as fmt
-        total.shape_formula = " → ".join([fmt(v) for v in ins.values()][:1] + [fmt(v) for v in outs.values()])
-        return total
+        return Inference(outs, weights, biases, macs, inner=inner_results,
+                         formulas=partial(_composite_formulas, weights + biases, repeat, ins, outs))
 
     if not memo:
         return infer
@@ -76,6 +72,11 @@ def composite_infer(expand, memo: bool = False):
     return remembered
 
 
+def _composite_formulas(n: int, repeat: int, ins: dict, outs: dict) -> tuple[str, str, str]:
+    shapes = [fmt_shape(v) for v in ins.values()][:1] + [fmt_shape(v) for v in outs.values()]
+    return " → ".join(shapes), f"{count(n)} inside" + (f" ({repeat} copies)" if repeat > 1 else ""), ""
+
+
 _MEMOS: list[dict] = []
 
 
@@ -85,6 +86,7 @@ def clear_caches():
         memo.clear()
     _inception_graph.cache_clear()
     _residual_graph.cache_clear()
+    _WIRINGS.clear()
 
 
 def _freeze(d: dict) -> tuple:
@@ -92,38 +94,63 @@ def _freeze(d: dict) -> tuple:
 
 
 @lru_cache(maxsize=None)
-def _defaults_of(type_name: str) -> tuple:
-    return tuple(get_block(type_name).defaults().items())
-
-
 def _defaults(type_name: str) -> dict:
-    return dict(_defaults_of(type_name))
+    """A block type's default parameters (shared: copy before changing)."""
+    return get_block(type_name).defaults()
 
 
 class _Sketch:
     """Draws a generated inside without the per-edit checks of the document API, which
     cost more than the analysis itself: the generators below are ours, and the tests load
-    what they draw through the checked path (test_model_ops)."""
+    what they draw through the checked path (test_model_ops).
+
+    The wiring of an inside (ids, types, edges) depends only on a few of its parameters
+    (Inception's variant; Residual's kind, shortcut, batch norm and projection), never on
+    the numbers, so insides drawn alike share their Edge objects and the analysis' view of
+    their wiring: worked out once, not once per module."""
 
     def __init__(self):
         self.graph = Graph()
         self._fed: dict[str, int] = {}
+        # (id, type) per node and (src, dst, k: dst's k-th input) per edge, in drawing order
+        self._wiring: list[tuple] = []
 
     def add_node(self, type_name: str, params: dict | None = None, id: str = "", pos=(0.0, 0.0)):
         # the generators pass canonical values (ints, tuples), so the defaults need only the overlay
-        self.graph.nodes[id] = Node(id, type_name, {**_defaults(type_name), **(params or {})}, "",
-                                    (float(pos[0]), float(pos[1])))
+        self.graph.nodes[id] = Node(id, type_name, {**_defaults(type_name), **params} if params else
+                                    dict(_defaults(type_name)), "", (float(pos[0]), float(pos[1])))
+        self._wiring.append((id, type_name))
 
     def connect(self, src: str, dst: str):
         """To the next free input of dst, in port order (in1, in2, … for Add and Concat)."""
-        node = self.graph.nodes[dst]
         k = self._fed.get(dst, 0)
         self._fed[dst] = k + 1
-        self.graph.edges.append(Edge(src, "out", dst, get_block(node.type).input_ports(node.params)[k]))
+        self._wiring.append((src, dst, k))
 
     def done(self) -> Graph:
-        self.graph.structure_revision += 1
-        return self.graph
+        g = self.graph
+        edges, structure = _wiring(tuple(self._wiring), g)
+        g.edges = list(edges)
+        g.structure_revision += 1
+        g._analyzer = Analyzer(g, structure, remember=False)
+        return g
+
+
+def _wiring(key: tuple, graph: Graph) -> tuple[tuple[Edge, ...], Structure]:
+    """The edges and the analysis structure of the insides wired as `key` says (`graph` is
+    one of them, drawn but for its edges). A block type names its k-th input alike whatever
+    its parameters (in1, in2, … for Add and Concat), so the names are looked up once."""
+    hit = _WIRINGS.get(key)
+    if hit is None:
+        nodes = graph.nodes
+        edges = tuple(Edge(src, "out", dst, graph.input_ports(nodes[dst])[k])
+                      for src, dst, k in (item for item in key if len(item) == 3))
+        graph.edges = list(edges)
+        hit = _WIRINGS[key] = (edges, structure_of(graph))
+    return hit
+
+
+_WIRINGS: dict[tuple, tuple] = {}  # a handful: one per variant of each built-in composite
 
 
 # ---- Inception ---------------------------------------------------------------------------------

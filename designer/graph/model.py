@@ -52,7 +52,7 @@ def valid_id(name: str) -> bool:
         and name not in {"self", "forward", "training", "torch", "nn", "F"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     id: str
     type: str
@@ -128,9 +128,11 @@ class SetField:
 
 @dataclass(frozen=True)
 class SetComposite:
-    """Adds (definition given), replaces, or removes (definition None) a user composite."""
+    """Adds (definition given), replaces, or removes (definition None) a user composite.
+    `index` places an added one among the others (undoing a removal puts it back where it was)."""
     name: str
     definition: CompositeDef | None
+    index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -388,9 +390,11 @@ class Graph:
         if op.definition is old:
             return SetComposite(op.name, old)
         users = [n for n in self.nodes.values() if n.type == op.name]
+        index = None
         if op.definition is None:
             if users:
                 raise GraphError(f"composite {op.name} is still in use")
+            index = list(self.composites).index(op.name)
             del self.composites[op.name]
         else:
             if not isinstance(op.definition, CompositeDef) or not isinstance(op.definition.graph, Graph):
@@ -412,12 +416,18 @@ class Graph:
                 for e in self._from.get(n.id, ()):
                     if e.src_port not in spec.outputs:
                         raise GraphError(f"output {e.src_port} of {n.title} is connected and would vanish")
-            self.composites[op.name] = op.definition
+            if old is None and op.index is not None and op.index < len(self.composites):
+                items = list(self.composites.items())
+                items.insert(max(0, op.index), (op.name, op.definition))
+                self.composites.clear()
+                self.composites.update(items)
+            else:
+                self.composites[op.name] = op.definition
         for n in users:
             n.revision += 1
         self._structure_changed()
         self._emit("composite_changed", name=op.name)
-        return SetComposite(op.name, old)
+        return SetComposite(op.name, old, index)
 
     def _set_meta(self, op: SetMeta) -> Op:
         if not isinstance(op.key, str) or not op.key or not encodable(op.key):

@@ -42,6 +42,11 @@ class Param:
 
 
 def _int(p: Param, v) -> int:
+    return _whole(p, v, p.min, p.max if p.max is not None else MAX_INT)
+
+
+def _whole(p: Param, v, lo, hi) -> int:
+    """An int within [lo, hi] (either may be None); the messages name `p`."""
     if isinstance(v, bool) or not isinstance(v, int):
         if isinstance(v, float) and v.is_integer():
             v = int(v)
@@ -49,13 +54,15 @@ def _int(p: Param, v) -> int:
             v = int(v.strip())
         else:
             raise ParamError(f"{p.title} must be a whole number, not {v!r}")
-    _range(p, v)
+    _bounds(p, v, lo, hi)
     return v
 
 
 def _range(p: Param, v):
-    lo = p.min
-    hi = p.max if p.max is not None else (MAX_INT if p.kind != "float" else None)
+    _bounds(p, v, p.min, p.max if p.max is not None else (MAX_INT if p.kind != "float" else None))
+
+
+def _bounds(p: Param, v, lo, hi):
     if lo is not None and v < lo:
         raise ParamError(f"{p.title} must be at least {lo:g}, not {v}")
     if hi is not None and v > hi:
@@ -85,12 +92,12 @@ def _enum(p: Param, v):
 
 
 def _ints(p: Param, v, n: int) -> tuple:
-    sub = Param(p.name, "int", 0, min=p.min, max=p.max, label=p.label)
+    hi = p.max if p.max is not None else MAX_INT
     if isinstance(v, (list, tuple)):
         if len(v) != n:
             raise ParamError(f"{p.title} needs {n} numbers, got {len(v)}")
-        return tuple(_int(sub, x) for x in v)
-    return _int(sub, v)
+        return tuple([_whole(p, x, p.min, hi) for x in v])
+    return _whole(p, v, p.min, hi)
 
 
 def _pair(p: Param, v):
@@ -114,8 +121,8 @@ def _pad4(p: Param, v):
 def _shape(p: Param, v) -> tuple:
     if not isinstance(v, (list, tuple)) or not 1 <= len(v) <= 4:
         raise ParamError(f"{p.title} must be a list of 1 to 4 sizes, like [1, 32, 32]")
-    sub = Param(p.name, "int", 0, min=p.min if p.min is not None else 1, label=p.label)
-    return tuple(_int(sub, x) for x in v)
+    lo = p.min if p.min is not None else 1
+    return tuple([_whole(p, x, lo, MAX_INT) for x in v])
 
 
 def _str(p: Param, v) -> str:

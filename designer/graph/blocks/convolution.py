@@ -1,9 +1,12 @@
 """Conv2d and ConvTranspose2d. in_channels is inferred from the incoming shape."""
+from functools import partial
+
 from ..block import BlockSpec, Inference, register
 from ..errors import ShapeError
 from ..format import count
 from ..params import Param, pair
-from .geometry import join_formulas, need_image, transposed_out, window_out
+from .geometry import (join_formulas, need_image, transposed_formula, transposed_size, window_formula,
+                       window_size)
 
 
 def _weight_formula(kh, kw, cin_g, cout):
@@ -11,12 +14,8 @@ def _weight_formula(kh, kw, cin_g, cout):
     return f"({inner})×{cout}"
 
 
-def _param_parts(kh, kw, cin_g, cout, bias):
-    weights = kh * kw * cin_g * cout
-    biases = cout if bias else 0
-    wf = _weight_formula(kh, kw, cin_g, cout)
-    pf = f"{wf} + {cout} = {count(weights + biases)}" if bias else f"{wf} = {count(weights)}"
-    return weights, biases, wf, pf
+def _param_formula(wf: str, weights: int, biases: int) -> str:
+    return f"{wf} + {biases} = {count(weights + biases)}" if biases else f"{wf} = {count(weights)}"
 
 
 def _check_groups(cin, cout, g):
@@ -36,16 +35,29 @@ def _conv_infer(p, ins):
             raise ShapeError("padding 'same' works only with stride 1 (as in PyTorch)")
         # torch pads d·(k−1) in all, asymmetrically when that is odd: the size is kept
         ho, wo = h, w
+    else:
+        ph, pw = pair(p["padding"])
+        ho = window_size(h, kh, sh, ph, dh)
+        wo = window_size(w, kw, sw, pw, dw)
+    weights = kh * kw * (cin // g) * cout
+    biases = cout if p["bias"] else 0
+    macs = cout * ho * wo * (cin // g) * kh * kw
+    out = (cout, ho, wo)
+    return Inference({"out": out}, weights, biases, macs, resolved={"in_channels": cin},
+                     formulas=partial(_conv_formulas, p, ins, out, weights, biases))
+
+
+def _conv_formulas(p, ins, out, weights, biases):
+    (_, h, w), (_, ho, wo) = ins["in"], out
+    (kh, kw), (sh, sw), (dh, dw) = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    if p["padding"] == "same":
         sf = f"'same' padding keeps {h}×{w}"
     else:
         ph, pw = pair(p["padding"])
-        ho, fh = window_out(h, kh, sh, ph, dh)
-        wo, fw = window_out(w, kw, sw, pw, dw)
-        sf = join_formulas(fh, fw)
-    weights, biases, wf, pf = _param_parts(kh, kw, cin // g, cout, p["bias"])
-    macs = cout * ho * wo * (cin // g) * kh * kw
-    return Inference({"out": (cout, ho, wo)}, weights, biases, macs, sf, pf, wf,
-                     resolved={"in_channels": cin})
+        sf = join_formulas(window_formula(h, kh, sh, ph, dh, False, ho),
+                           window_formula(w, kw, sw, pw, dw, False, wo))
+    wf = _weight_formula(kh, kw, ins["in"][0] // p["groups"], p["out_channels"])
+    return sf, _param_formula(wf, weights, biases), wf
 
 
 def _conv_build(p, ins):
@@ -98,17 +110,25 @@ def _convt_infer(p, ins):
     (ph, pw), (oh, ow), (dh, dw) = pair(p["padding"]), pair(p["output_padding"]), pair(p["dilation"])
     if oh >= max(sh, dh) or ow >= max(sw, dw):
         raise ShapeError("output padding must be smaller than the stride or the dilation")
-    ho, fh = transposed_out(h, kh, sh, ph, oh, dh)
-    wo, fw = transposed_out(w, kw, sw, pw, ow, dw)
+    ho = transposed_size(h, kh, sh, ph, oh, dh)
+    wo = transposed_size(w, kw, sw, pw, ow, dw)
     # the weight is (in, out/groups, kh, kw)
     weights = cin * (cout // g) * kh * kw
     biases = cout if p["bias"] else 0
-    inner = f"{kh}×{kw}" if cout // g == 1 else f"{kh}×{kw}×{cout // g}"
-    wf = f"({inner})×{cin}"
-    pf = f"{wf} + {cout} = {count(weights + biases)}" if biases else f"{wf} = {count(weights)}"
     macs = cin * h * w * (cout // g) * kh * kw
-    return Inference({"out": (cout, ho, wo)}, weights, biases, macs, join_formulas(fh, fw), pf, wf,
-                     resolved={"in_channels": cin})
+    out = (cout, ho, wo)
+    return Inference({"out": out}, weights, biases, macs, resolved={"in_channels": cin},
+                     formulas=partial(_convt_formulas, p, ins, out, weights, biases))
+
+
+def _convt_formulas(p, ins, out, weights, biases):
+    (cin, h, w), (_, ho, wo) = ins["in"], out
+    (kh, kw), (sh, sw) = pair(p["kernel_size"]), pair(p["stride"])
+    (ph, pw), (oh, ow), (dh, dw) = pair(p["padding"]), pair(p["output_padding"]), pair(p["dilation"])
+    sf = join_formulas(transposed_formula(h, kh, sh, ph, oh, dh, ho),
+                       transposed_formula(w, kw, sw, pw, ow, dw, wo))
+    wf = _weight_formula(kh, kw, p["out_channels"] // p["groups"], cin)  # (kh×kw×out/g)×in
+    return sf, _param_formula(wf, weights, biases), wf
 
 
 def _convt_build(p, ins):

@@ -1,5 +1,6 @@
 """Linear (fully connected), Flatten and Reshape."""
 import math
+from functools import partial
 
 from ..block import BlockSpec, Inference, register
 from ..errors import ShapeError
@@ -13,10 +14,14 @@ def _linear_infer(p, ins):
         raise ShapeError(f"Linear needs a flat vector, got {fmt_shape(s)}: add a Flatten before it")
     fin, fout = s[0], p["out_features"]
     weights, biases = fin * fout, fout if p["bias"] else 0
+    return Inference({"out": (fout,)}, weights, biases, fin * fout, resolved={"in_features": fin},
+                     formulas=partial(_linear_formulas, fin, fout, weights, biases))
+
+
+def _linear_formulas(fin, fout, weights, biases):
     wf = f"{fin}×{fout}"
     pf = f"{wf} + {fout} = {count(weights + biases)}" if biases else f"{wf} = {count(weights)}"
-    return Inference({"out": (fout,)}, weights, biases, fin * fout, f"{fin} → {fout}", pf, wf,
-                     resolved={"in_features": fin})
+    return f"{fin} → {fout}", pf, wf
 
 
 def _linear_build(p, ins):
@@ -33,7 +38,11 @@ register(BlockSpec("Linear", "Dense", "Fully connected layer (FC). in_features c
 def _flatten_infer(p, ins):
     s = ins["in"]
     n = math.prod(s)
-    return Inference({"out": (n,)}, shape_formula=f"{' × '.join(map(str, s))} = {n}" if len(s) > 1 else f"{n}")
+    return Inference({"out": (n,)}, formulas=partial(_flatten_formulas, s, n))
+
+
+def _flatten_formulas(s, n):
+    return (f"{' × '.join(map(str, s))} = {n}" if len(s) > 1 else f"{n}"), "", ""
 
 
 def _flatten_build(p, ins):

@@ -1,4 +1,6 @@
 """Input and Output: the boundary of a network (or of a composite's inside)."""
+from functools import partial
+
 from ..block import BlockSpec, Inference, register
 from ..errors import ShapeError
 from ..format import shape as fmt_shape
@@ -7,7 +9,11 @@ from ..params import Param
 
 def _input_infer(p, ins):
     s = tuple(p["shape"])
-    return Inference({"out": s}, shape_formula=f"input {fmt_shape(s)}")
+    return Inference({"out": s}, formulas=partial(_boundary_formulas, "input", s))
+
+
+def _boundary_formulas(kind: str, s) -> tuple[str, str, str]:
+    return f"{kind} {fmt_shape(s)}", "", ""
 
 
 def _build_identity(p, ins):
@@ -28,7 +34,7 @@ def _output_infer(p, ins):
     s = ins["in"]
     if s is None:
         raise ShapeError("nothing is connected")
-    return Inference({}, shape_formula=f"output {fmt_shape(s)}")
+    return Inference({}, formulas=partial(_boundary_formulas, "output", s))
 
 
 register(BlockSpec(

@@ -1,5 +1,7 @@
 """Add (skip connection), Concat (channel axis, optional centre crop), Upsample,
 Reparameterize (VAE)."""
+from functools import lru_cache, partial
+
 from ..block import BlockSpec, Inference, register
 from ..errors import ShapeError
 from ..format import shape as fmt_shape
@@ -7,7 +9,12 @@ from ..params import Param
 
 
 def _numbered_inputs(p):
-    return tuple(f"in{i}" for i in range(1, p["num_inputs"] + 1))
+    return _ports(p["num_inputs"])
+
+
+@lru_cache(maxsize=None)  # asked for on every analysis of every Add and Concat
+def _ports(n: int) -> tuple[str, ...]:
+    return tuple(f"in{i}" for i in range(1, n + 1))
 
 
 def _present(ins):
@@ -20,7 +27,11 @@ def _add_infer(p, ins):
     for s in shapes[1:]:
         if s != first:
             raise ShapeError("Add needs equal shapes: " + " and ".join(fmt_shape(x) for x in shapes))
-    return Inference({"out": first}, shape_formula=" + ".join(fmt_shape(s) for s in shapes))
+    return Inference({"out": first}, formulas=partial(_add_formulas, shapes))
+
+
+def _add_formulas(shapes) -> tuple[str, str, str]:
+    return " + ".join(fmt_shape(s) for s in shapes), "", ""
 
 
 def _add_build(p, ins):
@@ -55,10 +66,14 @@ def _concat_infer(p, ins):
             raise ShapeError("Concat needs equal sizes apart from channels: "
                              + " and ".join(fmt_shape(s) for s in shapes) + hint)
     c = sum(s[0] for s in shapes)
+    return Inference({"out": (c,) + target}, formulas=partial(_concat_formulas, shapes, crop, target, c))
+
+
+def _concat_formulas(shapes, crop, target, c):
     formula = " + ".join(str(s[0]) for s in shapes) + f" = {c} channels"
-    if crop and any(r != target for r in rest):
+    if crop and any(s[1:] != target for s in shapes):
         formula += f", cropped to {fmt_shape(target)}"
-    return Inference({"out": (c,) + target}, shape_formula=formula)
+    return formula, "", ""
 
 
 def _concat_build(p, ins):

@@ -1,4 +1,6 @@
 """BatchNorm (1d or 2d, inferred from the input) and LocalResponseNorm."""
+from functools import partial
+
 from ..block import BlockSpec, Inference, register
 from ..errors import ShapeError
 from ..format import count
@@ -11,10 +13,15 @@ def _bn_infer(p, ins):
         raise ShapeError("BatchNorm needs a vector or an image")
     c = s[0]
     n = c if p["affine"] else 0
-    return Inference({"out": s}, weights=n, biases=n, shape_formula="shape unchanged",
-                     param_formula=f"γ {c} + β {c} = {count(2 * n)}" if n else "no learned parameters",
-                     weight_formula=str(n) if n else "",
-                     resolved={"num_features": c, "variant": "BatchNorm1d" if len(s) < 3 else "BatchNorm2d"})
+    return Inference({"out": s}, weights=n, biases=n,
+                     resolved={"num_features": c, "variant": "BatchNorm1d" if len(s) < 3 else "BatchNorm2d"},
+                     formulas=partial(_bn_formulas, c, n))
+
+
+def _bn_formulas(c, n):
+    if not n:
+        return "shape unchanged", "no learned parameters", ""
+    return "shape unchanged", f"γ {c} + β {c} = {count(2 * n)}", str(n)
 
 
 def _bn_build(p, ins):

@@ -1,8 +1,10 @@
 """Max, average, adaptive (global) pooling and zero padding."""
+from functools import partial
+
 from ..block import BlockSpec, Inference, register
 from ..errors import ShapeError
 from ..params import Param, pair
-from .geometry import join_formulas, need_image, window_out
+from .geometry import join_formulas, need_image, window_formula, window_size
 
 
 def _pool_padding(p):
@@ -20,9 +22,18 @@ def _pool_infer(p, ins):
     ph, pw = _pool_padding(p)
     if 2 * ph > kh or 2 * pw > kw:
         raise ShapeError(f"padding {max(ph, pw)} is more than half the {kh}×{kw} window (PyTorch refuses it)")
-    ho, fh = window_out(h, kh, sh, ph, 1, p["ceil_mode"], what="window")
-    wo, fw = window_out(w, kw, sw, pw, 1, p["ceil_mode"], what="window")
-    return Inference({"out": (c, ho, wo)}, shape_formula=join_formulas(fh, fw))
+    ho = window_size(h, kh, sh, ph, 1, p["ceil_mode"], what="window")
+    wo = window_size(w, kw, sw, pw, 1, p["ceil_mode"], what="window")
+    out = (c, ho, wo)
+    return Inference({"out": out}, formulas=partial(_pool_formulas, p, ins, out))
+
+
+def _pool_formulas(p, ins, out):
+    (_, h, w), (_, ho, wo) = ins["in"], out
+    (kh, kw), (sh, sw) = pair(p["kernel_size"]), pair(p["stride"])
+    ph, pw = _pool_padding(p)
+    return join_formulas(window_formula(h, kh, sh, ph, 1, p["ceil_mode"], ho),
+                         window_formula(w, kw, sw, pw, 1, p["ceil_mode"], wo)), "", ""
 
 
 def _pool_summary(kind):
