@@ -523,3 +523,18 @@ def test_ungroup_renames_clashing_inner_ids_within_the_id_rules():
     assert _boundary_view(g) == numbers
     assert all(len(i) <= 64 for i in g.nodes) and len(set(g.nodes)) == len(g.nodes)
     assert "second_conv1" in g.nodes and f"{long_id}_conv1"[:58] in g.nodes
+
+
+def test_grouping_the_end_of_a_chain_keeps_the_network_result():
+    """The grouped blocks were the network's output: the composite gets an output port for it,
+    so analysis and the compiled module still return the same shape."""
+    import torch
+    from designer import load_graph
+    g = load_graph("lenet5")
+    before = g.analyze().output_shapes
+    g.group(["f6", "f6_tanh", "output"], "Head")
+    a = g.analyze()
+    assert a.errors == []
+    assert list(a.output_shapes.values()) == list(before.values()) == [(10,)]
+    model = g.compile()
+    assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)

@@ -373,6 +373,14 @@ def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = Non
                 inside.apply(Connect(Edge(e.src, e.src_port, inner_id, "in")))
                 outgoing[key] = port
             outer_out.append((outgoing[key], e.dst, e.dst_port))
+    for i in chosen:  # a result of the network (its output feeds nothing) stays a result
+        ports = graph.output_ports(graph.nodes[i])
+        if ports and (i, ports[0]) not in outgoing and not graph.edges_from(i):
+            port = "out" if not outgoing else f"out{len(outgoing) + 1}"
+            inner_id = inside.new_id("output_" + port)
+            inside.add_node("Output", {"name": port}, id=inner_id)
+            inside.apply(Connect(Edge(i, ports[0], inner_id, "in")))
+            outgoing[(i, ports[0])] = port
     xs = [graph.nodes[i].pos[0] for i in chosen]
     ys = [graph.nodes[i].pos[1] for i in chosen]
     new_id = node_id or graph.new_id(name)
