@@ -323,3 +323,11 @@ def test_a_gpu_network_exports_weights_that_load_on_the_cpu(tmp_path):
     x = torch.randn(2, 3, 24, 24)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), module(x.cuda()).cpu(), atol=1e-4, rtol=1e-4)
+
+
+def test_exported_files_are_readable_by_others_not_private_temporaries(tmp_path):
+    import stat
+    from designer import load_graph
+    from designer.compile.export import export
+    out = export(load_graph("lenet5"), tmp_path / "lenet5.pt")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -138,26 +139,13 @@ def test_an_interrupt_mid_write_leaves_the_old_file_whole(tmp_path, monkeypatch)
     path = tmp_path / "doc.json"
     save(load_graph("lenet5"), path)
     old = path.read_bytes()
-    real_fdopen = os.fdopen
+    real_write_bytes = Path.write_bytes
 
-    class Interrupting:
-        def __init__(self, f):
-            self.f = f
+    def interrupted_write(self, data):  # half the bytes reach the temporary file, then Ctrl-C
+        real_write_bytes(self, data[: len(data) // 2])
+        raise KeyboardInterrupt
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def fileno(self):
-            return self.f.fileno()
-
-        def write(self, data):
-            self.f.write(data[: len(data) // 2])
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "fdopen", lambda fd, mode: Interrupting(real_fdopen(fd, mode)))
+    monkeypatch.setattr(Path, "write_bytes", interrupted_write)
     with pytest.raises(KeyboardInterrupt):
         save(rich_document(), path)
     monkeypatch.undo()

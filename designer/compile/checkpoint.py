@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from designer.graph.errors import GraphFileError
-from .atomic import atomic_path
+from designer.atomic import atomic_path
 from .errors import ExportError, WeightsFileError
 from .safe_load import load_torch_file
 from .transfer import WeightsReport, load_matching, network_share, state_dict_of

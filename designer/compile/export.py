@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
-from .atomic import atomic_folder, atomic_path
+from designer.atomic import atomic_folder, atomic_path
 from .checkpoint import require_weights, save_weights_file
 from .errors import ExportError, first_line
 

@@ -7,8 +7,6 @@ mid-save leaves the old file whole.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import GraphError, GraphFileError
@@ -87,30 +85,14 @@ def save(g: Graph, path) -> None:
     """Atomic: write beside the target, flush to disk, then rename over it; a failure
     leaves the old file whole and no temporary file behind. A file-system problem
     becomes a GraphFileError that names the file."""
+    from designer.atomic import atomic_path
     path = Path(path)
     data = dumps(g).encode("utf-8")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
     except OSError as exc:
         raise GraphFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:  # mkstemp makes the file private; a document keeps the mode of the one it replaces
-                os.fchmod(f.fileno(), path.stat().st_mode & 0o777 if path.exists() else 0o644)
-            except (OSError, AttributeError):
-                pass
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise GraphFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
 
 
 # ---- reading ------------------------------------------------------------------------------------

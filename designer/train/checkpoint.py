@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from designer.compile.atomic import atomic_path
+from designer.atomic import atomic_path
 from designer.compile.safe_load import load_torch_file
 
 

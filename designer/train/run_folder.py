@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from designer.compile.atomic import atomic_path
+from designer.atomic import atomic_path
 
 from .config import TrainConfig
 from .errors import TrainSetupError

@@ -1,5 +1,6 @@
 """Writing a file so that a crash or an error mid-way leaves the old file whole:
-write beside the target under a temporary name, flush, then rename over it."""
+write beside the target under a temporary name, flush, then rename over it.
+No torch and no Qt here: every layer writes its files through this module."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,10 @@ def atomic_path(target):
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:  # mkstemp makes the file private; keep the mode of the file replaced, else the usual one
+        os.fchmod(fd, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+    except (OSError, AttributeError):
+        pass
     os.close(fd)
     try:
         yield Path(tmp)
