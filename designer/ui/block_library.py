@@ -4,10 +4,9 @@ inside stored in the regular file format."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from designer.atomic import atomic_path
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import from_dict, to_dict
 from designer.graph.model import CompositeDef
@@ -58,12 +57,5 @@ class BlockLibrary:
     def _write(self):
         data = {"blocks": {name: {"doc": d.doc, "graph": to_dict(d.graph)} for name, d in self.blocks.items()}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".blocks.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, ensure_ascii=False, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
+from designer.atomic import atomic_path
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import from_dict, to_dict
 
@@ -99,9 +100,8 @@ class Autosave(QObject):
         try:
             data = {"recovery": 1, "pid": os.getpid(), "path": str(c.path) if c.path else None,
                     "title": c.title, "time": time.time(), "document": to_dict(c.graph)}
-            tmp = self.file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, self.file)
+            with atomic_path(self.file) as tmp:
+                tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         except (OSError, GraphError, TypeError, ValueError) as exc:
             c.message.emit(f"Autosave failed: {exc}")
 

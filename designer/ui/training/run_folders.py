@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from designer.atomic import atomic_path
 
 # The engine's names (designer/train/run_folder.py, which imports torch, so it is not
 # imported here; a test checks the two agree).
@@ -57,10 +58,8 @@ def new_run_dir(root: Path, now: datetime | None = None) -> Path:
 
 def write_json(path: Path, data: dict) -> None:
     """Atomically: the runs list may read the file while it is rewritten."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_plain) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=_plain) + "\n", encoding="utf-8")
 
 
 def _plain(value):
