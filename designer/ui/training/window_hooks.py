@@ -21,6 +21,12 @@ def install_into(window) -> TrainingPanel:
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     # a tabbed dock brought to the front gets no showEvent: start the lazy probes from here
     dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, panel.on_brought_to_front))
+    # tabbed with the summary, the panel must not make the bottom area tall while it is out of
+    # sight; brought to the front it takes the height it needs
+    panel.setMinimumHeight(200)
+    dock.visibilityChanged.connect(
+        lambda visible: visible and dock.height() < 480 and not dock.isFloating()
+        and window.resizeDocks([dock], [520], Qt.Orientation.Vertical))
     # Called while the window is being built (not shown yet), the dock joins the layout the
     # window saves for its editor page; called on a start page already on screen, it waits
     # hidden until Start or View ▸ Train Panel asks for it.
