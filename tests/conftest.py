@@ -24,3 +24,13 @@ def _empty_clipboard_after_test():
         from PySide6.QtGui import QGuiApplication
         if QGuiApplication.instance() is not None:
             QGuiApplication.clipboard().clear()
+
+
+@pytest.fixture
+def doc(qtbot):
+    """LeNet-5 open in a DocumentController, as the panels see it."""
+    from designer import load_graph
+    from designer.ui.document import DocumentController
+    controller = DocumentController(load_graph("lenet5"))
+    yield controller
+    controller.close()

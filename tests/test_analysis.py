@@ -18,6 +18,7 @@ from designer.graph import Edge, Graph
 from designer.graph.block import all_blocks
 from designer.graph.errors import CycleError, GraphFileError
 from designer.graph.fileformat import dumps, loads
+from tests.graphs import tiny_gan
 from designer.graph.model import Disconnect
 
 
@@ -251,17 +252,7 @@ def test_two_inputs_feed_one_network():
 
 
 def gan() -> Graph:
-    g = Graph()
-    g.add_node("Input", {"shape": [16], "name": "z"}, id="z", network="generator")
-    g.add_node("Linear", {"out_features": 64}, id="g_fc", network="generator")
-    g.add_node("Reshape", {"shape": [1, 8, 8]}, id="g_img", network="generator")
-    g.add_node("Tanh", id="g_out", network="generator")
-    g.chain("z", "g_fc", "g_img", "g_out")
-    g.add_node("Input", {"shape": [1, 8, 8], "name": "image"}, id="img", network="discriminator")
-    g.add_node("Flatten", id="d_flat", network="discriminator")
-    g.add_node("Linear", {"out_features": 1}, id="d_fc", network="discriminator", trainable=False)
-    g.chain("img", "d_flat", "d_fc")
-    return g
+    return tiny_gan()
 
 
 def test_a_two_network_document_names_each_network():

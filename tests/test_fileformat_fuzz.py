@@ -21,6 +21,7 @@ from designer import load_graph
 from designer.graph import Graph
 from designer.graph.errors import GraphFileError
 from designer.graph.fileformat import dumps, loads
+from tests.graphs import tiny_gan
 
 SEEDED_MUTATIONS = 1500  # per document, deterministic, on top of hypothesis' own search
 
@@ -43,16 +44,7 @@ def composite_document() -> Graph:
 
 
 def gan_document() -> Graph:
-    g = Graph()
-    g.add_node("Input", {"shape": [16], "name": "z"}, id="z", network="generator")
-    g.add_node("Linear", {"out_features": 64}, id="g_fc", network="generator")
-    g.add_node("Reshape", {"shape": [1, 8, 8]}, id="g_img", network="generator")
-    g.add_node("Tanh", id="g_out", network="generator")
-    g.chain("z", "g_fc", "g_img", "g_out")
-    g.add_node("Input", {"shape": [1, 8, 8], "name": "image"}, id="img", network="discriminator")
-    g.add_node("Flatten", id="d_flat", network="discriminator")
-    g.add_node("Linear", {"out_features": 1}, id="d_fc", network="discriminator", trainable=False)
-    g.chain("img", "d_flat", "d_fc")
+    g = tiny_gan()
     from designer.graph.model import SetMeta
     g.apply(SetMeta("training", {"task": "gan", "epochs": 2, "lr": 0.0002, "augment": ["hflip"]}))
     g.apply(SetMeta("title", "GAN — générateur"))

@@ -13,6 +13,7 @@ from designer.graph.block import all_blocks
 from designer.graph.errors import (ConnectError, CycleError, DuplicateInputError, GraphError,
                                    NetworkMismatchError, ParamError, PortError)
 from designer.graph.fileformat import dumps, loads
+from tests.graphs import tiny_gan
 from designer.graph.model import (AddNode, CompositeDef, Connect, Disconnect, RemoveNode, SetComposite, SetField,
                                   SetMeta, SetParam)
 
@@ -40,17 +41,7 @@ def small_net() -> Graph:
 
 
 def gan() -> Graph:
-    g = Graph()
-    g.add_node("Input", {"shape": [16], "name": "z"}, id="z", network="generator")
-    g.add_node("Linear", {"out_features": 64}, id="g_fc", network="generator")
-    g.add_node("Reshape", {"shape": [1, 8, 8]}, id="g_img", network="generator")
-    g.add_node("Tanh", id="g_out", network="generator")
-    g.chain("z", "g_fc", "g_img", "g_out")
-    g.add_node("Input", {"shape": [1, 8, 8], "name": "image"}, id="img", network="discriminator")
-    g.add_node("Flatten", id="d_flat", network="discriminator")
-    g.add_node("Linear", {"out_features": 1}, id="d_fc", network="discriminator")
-    g.chain("img", "d_flat", "d_fc")
-    return g
+    return tiny_gan(frozen_discriminator_head=False)
 
 
 # ---- every op is undone exactly ------------------------------------------------------------------

@@ -4,18 +4,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
-from designer import load_graph
 from designer.graph.model import Graph, SetParam
 from designer.ui.document import DocumentController
 from designer.ui.inspector import InspectorPanel
 from designer.ui.summary_panel import SummaryPanel
-
-
-@pytest.fixture
-def doc(qtbot):
-    controller = DocumentController(load_graph("lenet5"))
-    yield controller
-    controller.close()
 
 
 @pytest.fixture

@@ -7,17 +7,9 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from designer import load_graph
 from designer.graph.model import Graph, SetParam
 from designer.ui.document import DocumentController
 from designer.ui.summary_panel import MACS, NAME, PARAMS, SHAPE, SHARE, TYPE, SummaryPanel
-
-
-@pytest.fixture
-def doc(qtbot):
-    controller = DocumentController(load_graph("lenet5"))
-    yield controller
-    controller.close()
 
 
 @pytest.fixture
