@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_feature_maps.py [--repeat 20] [PRESET ...]
 
 For each network (default: lenet5 and resnet18 at their own input sizes) it
-compiles the preset, then times `designer.inspect.activations.capture` — the
+compiles the preset, then times `designer.introspection.activations.capture` — the
 forward pass that records every node's output, as the Feature Maps panel runs
 it, with the panel's thread count — against a plain `model(x)` of the same
 module. The budget is 200 ms per forward pass; exit status 1 when a median
@@ -26,8 +26,8 @@ def bench(preset: str, repeat: int) -> dict:
     import torch
 
     from designer import load_graph
-    from designer.inspect.activations import capture, forward_threads
-    from designer.inspect.inputs import input_shape
+    from designer.introspection.activations import capture, forward_threads
+    from designer.introspection.inputs import input_shape
 
     graph = load_graph(preset)
     analysis = graph.analyze()

@@ -9,8 +9,8 @@ from designer.graph import Graph
 from designer.graph.format import shape as fmt_shape
 from designer.graph.model import SetParam
 from designer.graph.presets import preset_names
-from designer.inspect.activations import capture
-from designer.inspect.explain import explain_node
+from designer.introspection.activations import capture
+from designer.introspection.explain import explain_node
 
 
 def _tour() -> Graph:

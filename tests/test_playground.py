@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from PySide6.QtCore import Qt
 
-from designer.lecture import LECTURE_EXAMPLES
+from designer.grid_arithmetic import LECTURE_EXAMPLES
 from designer.ui.playground import ConvolutionPlayground, open_playground, sample_images
 
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsView
 
 from designer import load_graph
 from designer.graph import Graph
-from designer.inspect.inputs import from_dataset
+from designer.introspection.inputs import from_dataset
 from designer.ui.document import DocumentController
 from designer.ui.feature_maps import DRAWING, FeatureMapPanel, map_pictures
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from . import layers
+from designer import layers
 from .errors import ExportError
 
 

@@ -1,6 +1,6 @@
 """Help ▸ Explain: the shape story of the selected block in a small window.
 
-The words come from `designer.inspect.explain` (no Qt there); this dialog only
+The words come from `designer.introspection.explain` (no Qt there); this dialog only
 lays them out, follows edits (change the kernel size, read the new story) and
 stops listening when it closes.
 """
@@ -12,7 +12,7 @@ import re
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
-from designer.inspect.explain import PARAGRAPH, explain_node
+from designer.introspection.explain import PARAGRAPH, explain_node
 from designer.ui.observing import Connections
 
 # formulas: ⌊…⌋ + 1 = 28, (5×5×6)×16 + 16 = 2,416, 28 + 2·2 = 32 …

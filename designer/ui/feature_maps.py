@@ -73,8 +73,8 @@ class Job:
     graph: object                # a copy: the worker never touches the document being edited
     network: str | None
     model_key: tuple             # structure + weights: the compiled model is reused while it matches
-    checkpoint: object           # designer.inspect.weights.Checkpoint to load, or None
-    example: object              # designer.inspect.inputs.Example
+    checkpoint: object           # designer.introspection.weights.Checkpoint to load, or None
+    example: object              # designer.introspection.inputs.Example
     macs: int                    # multiply-adds of one forward pass: how many threads are worth it
 
 
@@ -83,7 +83,7 @@ class Outcome:
     number: int
     network: str | None
     example: object
-    activations: object = None   # designer.inspect.activations.Activations
+    activations: object = None   # designer.introspection.activations.Activations
     compile_seconds: float = 0.0
     weights_note: str = ""
     error: str = ""
@@ -108,7 +108,7 @@ class _Worker(QObject):
         try:
             load_torch()
             outcome.compile_seconds, outcome.weights_note = self._prepare(job)
-            from designer.inspect.activations import capture, forward_threads
+            from designer.introspection.activations import capture, forward_threads
             import torch
             torch.set_num_threads(forward_threads(job.macs))
             x = _normalised(job.example.tensor, self._normalisation)
@@ -130,8 +130,8 @@ class _Worker(QObject):
         self._normalisation = None
         if job.checkpoint is not None:
             from designer.compile.transfer import load_matching, network_share
-            from designer.inspect.inputs import input_shape
-            from designer.inspect.weights import input_normalisation
+            from designer.introspection.inputs import input_shape
+            from designer.introspection.weights import input_normalisation
             state = job.checkpoint.state
             if job.network and len(job.graph.networks()) > 1:
                 state = network_share(state, job.network) or state  # else a file of this network alone
@@ -417,7 +417,7 @@ class FeatureMapPanel(QWidget):
         return node.network if node else nets[0]
 
     def _input_shape(self):
-        from designer.inspect.inputs import input_shape
+        from designer.introspection.inputs import input_shape
         return input_shape(self.graph, self.network())
 
     def schedule_run(self) -> None:
@@ -471,7 +471,7 @@ class FeatureMapPanel(QWidget):
 
     def _dataset_changed(self) -> None:
         from designer.graph.errors import GraphError
-        from designer.inspect.inputs import dataset_size
+        from designer.introspection.inputs import dataset_size
         name = self.dataset_box.currentData()
         if not name:
             return
@@ -514,7 +514,7 @@ class FeatureMapPanel(QWidget):
 
     def _load_example(self) -> None:
         from designer.graph.errors import GraphError
-        from designer.inspect import inputs
+        from designer.introspection import inputs
         source = self.source_box.currentData()
         try:
             shape = self._input_shape()
@@ -549,7 +549,7 @@ class FeatureMapPanel(QWidget):
     # ---- weights ------------------------------------------------------------------------------------
     def load_checkpoint(self, path) -> bool:
         from designer.graph.errors import GraphError
-        from designer.inspect.weights import read_checkpoint
+        from designer.introspection.weights import read_checkpoint
         try:
             checkpoint = read_checkpoint(path)
         except GraphError as exc:
@@ -587,7 +587,7 @@ class FeatureMapPanel(QWidget):
         self._dataset_changed()
 
     def _fill_datasets(self) -> None:
-        from designer.inspect.inputs import InputError, image_shape, input_shape
+        from designer.introspection.inputs import InputError, image_shape, input_shape
         from designer.train.datasets import available_datasets
         try:
             channels, height, _width = image_shape(input_shape(self.graph, self.network()))
@@ -623,7 +623,7 @@ class FeatureMapPanel(QWidget):
             self._node_id = None
         if self._hidden():
             return  # torch loads only once the panel is shown
-        from designer.inspect.inputs import InputError
+        from designer.introspection.inputs import InputError
         self._stale_run = False
         try:
             shape = self._input_shape()
@@ -696,7 +696,7 @@ class FeatureMapPanel(QWidget):
         self.status_label.setText(f"{hint}{legend} {timing}.")
 
     def _show_maps(self, node, maps: np.ndarray) -> str:
-        from designer.inspect.activations import channel_strengths, strongest_first
+        from designer.introspection.activations import channel_strengths, strongest_first
         import torch
         strengths = channel_strengths(torch.from_numpy(maps)).numpy()
         self._order = strongest_first(torch.from_numpy(maps))
@@ -747,7 +747,7 @@ class FeatureMapPanel(QWidget):
         return self._order[index] if index is not None and index < len(self._order) else None
 
     def _show_predictions(self) -> None:
-        from designer.inspect.predictions import class_names, classifier_output, top_k
+        from designer.introspection.predictions import class_names, classifier_output, top_k
         analysis = self.controller.analysis
         node_id = classifier_output(self.graph, analysis, self.network())
         scores = self.outcome.activations.of(node_id) if node_id else None

@@ -16,7 +16,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
-from designer.inspect.filters import GLOBAL, PER_KERNEL, FilterError, check_filter_node, grid_columns, kernel_grid
+from designer.introspection.filters import GLOBAL, PER_KERNEL, FilterError, check_filter_node, grid_columns, kernel_grid
 from designer.ui.picture_grid import PictureGrid, array_to_qimage
 
 INITIAL, ATTACHED, GIVEN = "initial", "attached", "given"
@@ -41,7 +41,7 @@ class FilterView(QWidget):
         self._build()
         self.setWindowTitle(f"Filters — {self._title()}")
         self._add_source(INITIAL, "Initial weights (fresh, seed 0)", None)
-        from designer.inspect.weights import attached_weight
+        from designer.introspection.weights import attached_weight
         if attached_weight(graph, node_id) is not None:
             from designer.compile.checkpoint import attached_weights
             self._add_source(ATTACHED, "The document's weights (opened or loaded)", attached_weights(graph))
@@ -123,7 +123,7 @@ class FilterView(QWidget):
     def load_checkpoint(self, path) -> bool:
         """Add a checkpoint file as a source and show it; False (and a message) if unreadable."""
         from designer.graph.errors import GraphError
-        from designer.inspect.weights import node_weight, read_checkpoint
+        from designer.introspection.weights import node_weight, read_checkpoint
         try:
             checkpoint = read_checkpoint(path)
             node_weight(checkpoint.state, self.graph, self.node_id)  # refuse a file without this layer now
@@ -175,7 +175,7 @@ class FilterView(QWidget):
 
     def _reload(self) -> None:
         from designer.graph.errors import GraphError
-        from designer.inspect.weights import initial_weight, node_weight
+        from designer.introspection.weights import initial_weight, node_weight
         self.title_label.setText(self._title())
         key = self.source_box.currentData()
         try:

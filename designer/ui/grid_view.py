@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
 
-from designer.lecture import format_number
+from designer.grid_arithmetic import format_number
 
 # One colour per role, used by the grids, the text and the legend alike.
 WINDOW_COLOUR = QColor("#f39c12")  # the sliding window and the cell it is writing

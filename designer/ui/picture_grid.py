@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from designer.inspect.filters import grid_columns
+from designer.introspection.filters import grid_columns
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:

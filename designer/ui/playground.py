@@ -6,7 +6,7 @@ padded input with each cell's kernel weight written beside it (``1 ×1``), the
 output fills in cell by cell, and the arithmetic of the current cell is written
 out below (``1×1 + 1×0 + … = 4``).
 
-All arithmetic comes from :mod:`designer.lecture`; this module only draws it, with
+All arithmetic comes from :mod:`designer.grid_arithmetic`; this module only draws it, with
 the grids of :mod:`designer.ui.grid_view`. It imports neither torch nor the graph,
 so it opens instantly.
 """
@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import lecture
-from designer.lecture import (
+from designer import grid_arithmetic
+from designer.grid_arithmetic import (
     AVG_POOL,
     CONVOLUTION,
     KERNELS,
@@ -570,7 +570,7 @@ class ConvolutionPlayground(QMainWindow):
         return CUSTOM_KERNEL
 
     def _compute(self) -> GridResult:
-        return lecture.apply_operation(self._operation(), self._input, self._kernel, self.kernel_size_spin.value(),
+        return grid_arithmetic.apply_operation(self._operation(), self._input, self._kernel, self.kernel_size_spin.value(),
                                        self.stride_spin.value(), self.padding_spin.value(),
                                        self.dilation_spin.value())
 
@@ -646,7 +646,7 @@ class ConvolutionPlayground(QMainWindow):
         operation = self._operation()
         padding = self.padding_spin.value()
         ring = (padding, padding) if operation != ZERO_PAD else (0, 0)
-        shown_input = lecture.zero_pad(self._input, ring, value=-np.inf if operation == MAX_POOL else 0.0)
+        shown_input = grid_arithmetic.zero_pad(self._input, ring, value=-np.inf if operation == MAX_POOL else 0.0)
         self.input_view.set_values(shown_input, ring)
         self.input_view.set_colour_range(*finite_range(self._input))
         self.input_view.set_invalid(self._bad_input)

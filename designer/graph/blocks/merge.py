@@ -35,7 +35,7 @@ def _add_formulas(shapes) -> tuple[str, str, str]:
 
 
 def _add_build(p, ins):
-    from designer.compile.layers import Add
+    from designer.layers import Add
     return Add()
 
 
@@ -77,7 +77,7 @@ def _concat_formulas(shapes, crop, target, c):
 
 
 def _concat_build(p, ins):
-    from designer.compile.layers import Concat
+    from designer.layers import Concat
     return Concat(p["crop"])
 
 
@@ -123,7 +123,7 @@ def _reparam_infer(p, ins):
 
 
 def _reparam_build(p, ins):
-    from designer.compile.layers import Reparameterize
+    from designer.layers import Reparameterize
     return Reparameterize()
 
 

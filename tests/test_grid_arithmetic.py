@@ -1,4 +1,4 @@
-"""designer.lecture reproduces the slides exactly and agrees with PyTorch everywhere."""
+"""designer.grid_arithmetic reproduces the slides exactly and agrees with PyTorch everywhere."""
 
 import os
 
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designer.lecture import (
+from designer.grid_arithmetic import (
     KERNELS,
     LECTURE_EXAMPLES,
     convolve2d,
@@ -193,7 +193,7 @@ def test_explanations_walk_through_the_numbers():
 
 
 def test_module_imports_neither_torch_nor_qt():
-    code = "import sys, designer.lecture; print(any(m in sys.modules for m in ('torch', 'PySide6')))"
+    code = "import sys, designer.grid_arithmetic; print(any(m in sys.modules for m in ('torch', 'PySide6')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -2,7 +2,7 @@
 shape, with the formula and the numbers, in the lecture's words.
 
 Pure text from the analysis (no Qt, no torch): the same numbers the inspector
-shows, told as sentences. Convolution and pooling reuse `designer.lecture`, so the
+shows, told as sentences. Convolution and pooling reuse `designer.grid_arithmetic`, so the
 playground and this story can never tell two different things.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from designer import lecture
+from designer import grid_arithmetic
 from designer.graph.format import count, shape as fmt_shape
 from designer.graph.params import pair
 
@@ -188,9 +188,9 @@ def _conv(s: _Story):
         pad = pair(s.p["padding"])
         tail = ""
     if groups == 1:
-        story = lecture.explain_conv_shape((h, w), k, st, pad, d, cin, cout)
+        story = grid_arithmetic.explain_conv_shape((h, w), k, st, pad, d, cin, cout)
         return [story, tail, _one_by_one(k, cin, cout)]
-    story = lecture.explain_conv_shape((h, w), k, st, pad, d, None, None)
+    story = grid_arithmetic.explain_conv_shape((h, w), k, st, pad, d, None, None)
     return [story, tail, _groups_sentence(cin, cout, groups, k) + f" The output is {fmt_shape(s.y)}."]
 
 
@@ -231,15 +231,15 @@ def _pool(mode):
         k, st = pair(s.p["kernel_size"]), pair(s.p["stride"])
         pad = (k[0] // 2, k[1] // 2) if s.p["padding"] == "same" else pair(s.p["padding"])
         if s.p["ceil_mode"]:
-            what = "the largest value" if mode == lecture.MAX_POOL else "the average"
+            what = "the largest value" if mode == grid_arithmetic.MAX_POOL else "the average"
             story = (f"Pooling with a {k[0]}×{k[1]} window and stride {st[0]} keeps {what} of every window of "
                      f"each of the {c} maps of {h}×{w}. Ceil mode rounds the count of windows up instead of down, "
                      f"so a last, partial window at the edge still counts: {s.info.shape_formula}. "
                      f"The output is {fmt_shape(s.y)}.")
         else:
-            story = lecture.explain_pool_shape((h, w), k, st, pad, mode, c)
+            story = grid_arithmetic.explain_pool_shape((h, w), k, st, pad, mode, c)
         extra = ""
-        if mode == lecture.AVG_POOL and any(pad) and not s.p["count_include_pad"]:
+        if mode == grid_arithmetic.AVG_POOL and any(pad) and not s.p["count_include_pad"]:
             extra = "Padded zeros are left out of each average (count_include_pad off)."
         return [story, extra]
     return tell
@@ -262,8 +262,8 @@ def _zero_pad(s: _Story):
     c, h, w = s.x
     left, right, top, bottom = pad4(s.p["padding"])
     if left == right == top == bottom:
-        size = lecture.padded_size_formula(h, top)
-        sizes = size if h == w else f"{size} by {lecture.padded_size_formula(w, left)}"
+        size = grid_arithmetic.padded_size_formula(h, top)
+        sizes = size if h == w else f"{size} by {grid_arithmetic.padded_size_formula(w, left)}"
         body = (f"Zero padding adds {top} ring{'s' if top != 1 else ''} of zeros around each of the "
                 f"{_maps(c)} of {h}×{w}: {sizes} in each direction, so the output is {fmt_shape(s.y)}.")
     else:
@@ -473,8 +473,8 @@ _STORIES: dict[str, Callable[[_Story], list[str]]] = {
     "Output": _output,
     "Conv2d": _conv,
     "ConvTranspose2d": _conv_transpose,
-    "MaxPool2d": _pool(lecture.MAX_POOL),
-    "AvgPool2d": _pool(lecture.AVG_POOL),
+    "MaxPool2d": _pool(grid_arithmetic.MAX_POOL),
+    "AvgPool2d": _pool(grid_arithmetic.AVG_POOL),
     "AdaptiveAvgPool2d": _adaptive,
     "ZeroPad2d": _zero_pad,
     "Linear": _linear,

@@ -1,4 +1,4 @@
-"""designer.inspect: activations, kernels, predictions, inputs and weights, held
+"""designer.introspection: activations, kernels, predictions, inputs and weights, held
 against PyTorch computing the same things directly."""
 
 import numpy as np
@@ -8,11 +8,11 @@ import torch.nn.functional as F
 
 from designer import load_graph
 from designer.graph import Graph
-from designer.inspect.activations import capture, channel_strengths, forward_threads, strongest_first
-from designer.inspect.filters import FilterError, check_filter_node, grid_columns, kernel_grid
-from designer.inspect.inputs import InputError, from_dataset, from_drawing, from_file, input_shape
-from designer.inspect.predictions import class_names, classifier_output, top_k
-from designer.inspect.weights import (expected_shape, initial_weight, input_normalisation, node_weight,
+from designer.introspection.activations import capture, channel_strengths, forward_threads, strongest_first
+from designer.introspection.filters import FilterError, check_filter_node, grid_columns, kernel_grid
+from designer.introspection.inputs import InputError, from_dataset, from_drawing, from_file, input_shape
+from designer.introspection.predictions import class_names, classifier_output, top_k
+from designer.introspection.weights import (expected_shape, initial_weight, input_normalisation, node_weight,
                                       read_checkpoint)
 
 SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "resources" / "samples"
@@ -180,7 +180,7 @@ def test_a_checkpoint_of_another_network_is_refused_in_words(tmp_path, lenet):
 
 def test_a_normalised_run_is_fed_as_the_engine_fed_it():
     """The engine measures mean and deviation on its first training images; so must we."""
-    from designer.inspect.weights import Checkpoint
+    from designer.introspection.weights import Checkpoint
     from designer.train.augment import channel_stats
     from designer.train.datasets import open_dataset
     checkpoint = Checkpoint({}, "x", {"dataset": "digits", "augment": ["normalize"], "val_fraction": 0.2})
@@ -275,14 +275,14 @@ def test_inspect_is_qt_free_and_the_story_needs_no_torch():
     probe = """
 import sys
 from designer import load_graph
-from designer.inspect.explain import explain_node
-from designer.inspect.filters import kernel_grid
+from designer.introspection.explain import explain_node
+from designer.introspection.filters import kernel_grid
 import numpy as np
 g = load_graph("lenet5")
 assert "= 28" in explain_node(g, g.analyze(), "c1")
 kernel_grid(np.zeros((6, 1, 5, 5)))
 story_only = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'PySide6'})
-import designer.inspect.activations, designer.inspect.inputs, designer.inspect.predictions, designer.inspect.weights
+import designer.introspection.activations, designer.introspection.inputs, designer.introspection.predictions, designer.introspection.weights
 print(story_only, 'PySide6' in sys.modules)
 """
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
