@@ -36,17 +36,6 @@ class Processes:
             dist.all_reduce(t, op=dist.ReduceOp.SUM)
         return t
 
-    def all_reduce_mean(self, t: torch.Tensor) -> torch.Tensor:
-        return self.all_reduce_sum(t) / self.world if self.enabled else t
-
-    def any(self, flag: bool, device) -> bool:
-        """True on every process when it is true on one (a stop, an error)."""
-        if not self.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
-
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()
