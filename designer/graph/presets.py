@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
+from designer.bundled import presets_dir
+
+PRESET_DIR = presets_dir()  # package data (designer.presets_data): presets/ in the repository
 
 
 def preset_names() -> list[str]:
@@ -21,3 +23,10 @@ def resolve(name_or_path) -> Path:
     if path.exists() or path.suffix:
         return path
     return preset_path(str(name_or_path)) or path
+
+
+def is_preset_path(path) -> bool:
+    """Is this file one of the bundled presets (a template: opened without a path to save to)?"""
+    path = Path(path)
+    return path.suffix == ".json" and preset_path(path.stem) is not None \
+        and preset_path(path.stem).resolve() == path.resolve()
