@@ -153,7 +153,7 @@ def test_settings_match_torch(playground, kernel, stride, padding, dilation):
     example = LECTURE_EXAMPLES["padding_5x5"]
     assert playground.kernel_view.grid_shape == (kernel, kernel)
     expected = F.conv2d(
-        _t(example.image), _t(playground._kernel), stride=stride, padding=padding, dilation=dilation
+        _t(example.image), _t(playground.model.kernel), stride=stride, padding=padding, dilation=dilation
     )[0, 0].numpy()
     np.testing.assert_array_equal(playground.output_values(), expected)
 
@@ -197,7 +197,7 @@ def test_sample_images_load_as_grey_grids(playground):
     playground.kernel_combo.setCurrentText("identity")
     playground.padding_spin.setValue(1)
     playground.seek(playground.step_count())
-    image = playground._input
+    image = playground.model.input
     assert image.min() >= 0 and image.max() <= 255
     np.testing.assert_array_equal(playground.output_values(), image)
 

@@ -9,7 +9,6 @@ which the playground's legend and step text use too. No torch, no graph.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -17,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QKeyEvent, QPain
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
 
 from designer.grid_arithmetic import format_number
+from designer.playground_model import finite_range, format_weight, parse_cell
 
 # One colour per role, used by the grids, the text and the legend alike.
 WINDOW_COLOUR = QColor("#f39c12")  # the sliding window and the cell it is writing
@@ -41,34 +41,6 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
         a.greenF() + (b.greenF() - a.greenF()) * t,
         a.blueF() + (b.blueF() - a.blueF()) * t,
     )
-
-
-def format_weight(value: float) -> str:
-    """A kernel weight, as a small fraction where it is one (box blur's 1/9 beats 0.1111)."""
-    fraction = Fraction(value).limit_denominator(32)
-    if fraction.denominator > 1 and abs(float(fraction) - value) < 1e-9:
-        sign = "−" if fraction < 0 else ""
-        return f"{sign}{abs(fraction.numerator)}/{fraction.denominator}"
-    return format_number(value)
-
-
-def parse_cell(text: str) -> float:
-    """A typed cell as a number: accepts '3', '-1.5', '−2', '1/9'."""
-    cleaned = text.strip().replace("−", "-").replace(",", ".")
-    if "/" in cleaned:
-        top, _, bottom = cleaned.partition("/")
-        value = float(top) / float(bottom)
-    else:
-        value = float(cleaned)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
-def finite_range(values: np.ndarray) -> tuple[float, float]:
-    """(smallest, largest) of the finite values; (0, 1) when there are none."""
-    finite = values[np.isfinite(values)]
-    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
 
 
 class GridView(QWidget):
