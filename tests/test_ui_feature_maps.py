@@ -12,12 +12,15 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QGraphicsView
 
 from designer import load_graph
+from designer.bundled import samples_dir
+from designer.compile import compile_graph
 from designer.graph import Graph
 from designer.introspection.inputs import from_dataset
 from designer.ui.document import DocumentController
-from designer.ui.feature_maps import DRAWING, FeatureMapPanel, map_pictures
+from designer.introspection.feature_map_session import DRAWING, map_pictures
+from designer.ui.feature_maps import FeatureMapPanel
 
-SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+SAMPLES = samples_dir()
 RUN_TIMEOUT_MS = 60_000
 
 
@@ -32,7 +35,7 @@ def torch_outputs(graph, x, seed: int = 0) -> dict:
     """Every top-level module's output, by forward hooks on a plainly compiled copy:
     the reference the panel is held to."""
     torch.manual_seed(seed)
-    model = graph.compile().eval()
+    model = compile_graph(graph).eval()
     seen = {}
     for name, module in model.named_children():
         module.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, out[0]))
@@ -43,7 +46,7 @@ def torch_outputs(graph, x, seed: int = 0) -> dict:
 
 @pytest.fixture
 def lenet_panel(qtbot):
-    controller = DocumentController(load_graph("lenet5"))
+    controller = DocumentController(load_graph("lenet5").graph)
     panel = FeatureMapPanel(controller)
     qtbot.addWidget(panel)
     panel.resize(1000, 480)
@@ -197,7 +200,7 @@ def test_a_trained_checkpoint_reads_the_digit(qtbot, tmp_path, lenet_panel):
     with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
         panel.set_dataset_sample("digits", index)
     torch.testing.assert_close(panel.example.tensor, example.tensor)
-    model = controller.graph.compile()
+    model = compile_graph(controller.graph)
     model.load_state_dict(trained)
     with torch.no_grad():
         expected = torch.softmax(model.eval()(example.tensor[None])[0], 0)
@@ -220,7 +223,7 @@ def test_a_trained_checkpoint_reads_the_digit(qtbot, tmp_path, lenet_panel):
 
 
 def test_resnet18_conv1_shows_64_maps(qtbot):
-    controller = DocumentController(load_graph("resnet18"))
+    controller = DocumentController(load_graph("resnet18").graph)
     panel = FeatureMapPanel(controller)
     qtbot.addWidget(panel)
     with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
@@ -257,7 +260,7 @@ def test_closing_the_panel_ends_its_thread_and_lets_go(qtbot):
 
 def test_a_hidden_panel_waits_and_a_torn_down_window_takes_it_cleanly(qtbot):
     from PySide6.QtWidgets import QDockWidget, QMainWindow
-    controller = DocumentController(load_graph("lenet5"))
+    controller = DocumentController(load_graph("lenet5").graph)
     window = QMainWindow()
     dock = QDockWidget("Feature Maps", window)
     panel = FeatureMapPanel(controller)
@@ -277,14 +280,45 @@ def test_a_hidden_panel_waits_and_a_torn_down_window_takes_it_cleanly(qtbot):
 
 
 def test_weights_loaded_into_the_drawing_are_offered_and_used(qtbot, lenet_panel):
-    from designer.compile import load_weights
     controller, panel = lenet_panel
     torch.manual_seed(5)
-    other = controller.graph.compile().state_dict()
-    load_weights(controller.graph, other)  # what Training ▸ Load weights into the drawing does
+    other = compile_graph(controller.graph).state_dict()
     with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
-        panel.run_now()
+        controller.document.load_weights(other)  # what Training ▸ Load weights into the drawing does
     assert panel.weights_box.currentText() == "The document's weights"
     x = panel.example.tensor[None]
     expected = torch.nn.functional.conv2d(x, other["c1.weight"], other["c1.bias"])[0]
     torch.testing.assert_close(panel.outcome.activations.of("c1"), expected)
+
+    # weights loaded again are new weights: the network is built again with them
+    doubled = {name: value * 2 for name, value in other.items()}
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS) as run:
+        controller.document.set_weights(doubled)
+    assert run.args[0].compile_seconds > 0
+    expected = torch.nn.functional.conv2d(x, doubled["c1.weight"], doubled["c1.bias"])[0]
+    torch.testing.assert_close(panel.outcome.activations.of("c1"), expected)
+
+    # dropped, they are no longer offered, and the initial weights run again
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        controller.document.set_weights(None)
+    assert panel.weights_box.findData("document") < 0
+    assert panel.weights_box.currentText() == "Initial weights (seed 0)"
+    torch.testing.assert_close(panel.outcome.activations.of("c1"), torch_outputs(controller.graph, x[0])["c1"])
+
+
+def test_a_document_opened_with_weights_runs_with_them(qtbot):
+    graph = load_graph("lenet5").graph
+    torch.manual_seed(7)
+    weights = compile_graph(graph).state_dict()
+    controller = DocumentController(Graph())
+    panel = FeatureMapPanel(controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.ran, timeout=RUN_TIMEOUT_MS):
+        controller.set_graph(graph, weights=weights)  # what opening a .pth does
+    assert panel.weights_box.currentData() == "document"
+    x = panel.example.tensor[None]
+    expected = torch.nn.functional.conv2d(x, weights["c1.weight"], weights["c1.bias"])[0]
+    torch.testing.assert_close(panel.outcome.activations.of("c1"), expected)
+    panel.close()
+    controller.close()

@@ -4,157 +4,56 @@ network once, and see what any block makes of it — its activation maps as a
 grid, the strongest channels first. Click a map to enlarge it; classifiers show
 their top-5 beside the input.
 
-The panel follows the canvas: selecting a block shows that block's maps. The
-forward pass runs in a worker thread on a copy of the document, so the window
-never waits for torch and an edit made meanwhile cannot disturb it.
+The panel follows the canvas: selecting a block shows that block's maps. It is a
+thin view: what it shows and decides is a Qt-free
+`designer.introspection.feature_map_session.FeatureMapSession`, which the panel
+feeds with the controller's signals and the person's choices and redraws from;
+the forward pass (`feature_map_runs.ForwardRunner`) runs in a worker thread on a
+copy of the document, so the window never waits for torch and an edit made
+meanwhile cannot disturb it.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
                                QWidget)
 
+from designer.bundled import samples_dir
+from designer.introspection.feature_map_runs import ForwardRunner, Job, Outcome
+from designer.introspection.feature_map_session import (DRAWING, ENLARGE_HINT, INITIAL, INITIAL_LABEL, SCALES,
+                                                        SOURCES, EnlargedChanged, ExampleChanged, FeatureMapSession,
+                                                        InputChoiceChanged, MapsChanged, MessageChanged,
+                                                        PredictionsChanged, RunRequested, RunScheduled,
+                                                        WeightChoiceChanged)
 from designer.ui.draw_pad import DrawPad
-from designer.ui.torch_loader import load_torch
 from designer.ui.observing import Connections
 from designer.ui.picture_grid import PictureGrid, array_to_qimage
+from designer.ui.torch_loader import load_torch
 
-DATASET, FILE, DRAWING = "dataset", "file", "drawing"
-SHARED, EACH = "shared", "each"
-INITIAL, ATTACHED = "initial", "attached"
 RUN_DELAY_MS = 120  # edits and drawing strokes come in bursts; run once they settle
 ENLARGED_SIDE = 180
 
 
-# ---- colouring maps (numpy only) --------------------------------------------------------------
-
-def map_pictures(activation, scale: str = SHARED) -> tuple[np.ndarray, float, float]:
-    """C×H×W activations → C×H×W greys in [0, 1], and the (low, high) values drawn black
-    and white. Maps that are all ≥ 0 (after a ReLU) run from black at 0; signed maps
-    (after tanh) put 0 at mid grey so that negative and positive read apart. `shared`
-    uses one scale for the whole block, so weak channels look weak."""
-    a = np.asarray(activation, dtype=np.float64)
-    signed = bool((a < 0).any())
-    if scale == SHARED:
-        peak = np.abs(a).max() if a.size else 0.0
-        peaks = np.full((a.shape[0], 1, 1), peak)
-    else:
-        peaks = np.abs(a).reshape(a.shape[0], -1).max(axis=1).reshape(-1, 1, 1)
-    safe = np.where(peaks > 0, peaks, 1.0)
-    pictures = (a / safe + 1.0) / 2.0 if signed else a / safe
-    peak = float(peaks.max()) if peaks.size else 0.0
-    return np.clip(pictures, 0.0, 1.0), (-peak if signed else 0.0), peak
-
-
-def vector_picture(values) -> np.ndarray:
-    """A vector laid out as a near-square grid of cells, one per unit (as the Deep
-    Visualization Toolbox draws fully connected layers); unused cells are left dark."""
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    side = int(np.ceil(np.sqrt(len(v)))) or 1
-    rows = int(np.ceil(len(v) / side)) or 1
-    pictures, _lo, _hi = map_pictures(v.reshape(-1, 1, 1))
-    grid = np.zeros(rows * side)
-    grid[:len(v)] = pictures.reshape(-1)
-    return grid.reshape(rows, side)
-
-
 # ---- the worker ---------------------------------------------------------------------------------
 
-@dataclass
-class Job:
-    number: int
-    graph: object                # a copy: the worker never touches the document being edited
-    network: str | None
-    model_key: tuple             # structure + weights: the compiled model is reused while it matches
-    checkpoint: object           # designer.introspection.weights.Checkpoint to load, or None
-    example: object              # designer.introspection.inputs.Example
-    macs: int                    # multiply-adds of one forward pass: how many threads are worth it
-
-
-@dataclass
-class Outcome:
-    number: int
-    network: str | None
-    example: object
-    activations: object = None   # designer.introspection.activations.Activations
-    compile_seconds: float = 0.0
-    weights_note: str = ""
-    error: str = ""
-
-
 class _Worker(QObject):
+    """A ForwardRunner in the panel's worker thread."""
+
     finished = Signal(object)
 
     def __init__(self):
         super().__init__()
-        self.latest = 0
-        self._model = None
-        self._model_key = None
-        self._normalisation = None  # (mean, std) the checkpoint's run fed its images with
-        self._note = ""             # what loading the weights had to say, shown with every run
+        self.runner = ForwardRunner(import_torch=load_torch)
 
     @Slot(object)
     def run(self, job: Job) -> None:
-        if job.number < self.latest:
-            return  # a newer request is queued behind this one
-        outcome = Outcome(job.number, job.network, job.example)
-        try:
-            load_torch()
-            outcome.compile_seconds, outcome.weights_note = self._prepare(job)
-            from designer.introspection.activations import capture, forward_threads
-            import torch
-            torch.set_num_threads(forward_threads(job.macs))
-            x = _normalised(job.example.tensor, self._normalisation)
-            outcome.activations = capture(self._model, job.graph, x, job.network)
-        except Exception as exc:  # noqa: BLE001 - shown as one line in the panel, never a traceback
-            outcome.error = _one_line(exc)
-        self.finished.emit(outcome)
-
-    def _prepare(self, job: Job) -> tuple[float, str]:
-        if self._model is not None and self._model_key == job.model_key:
-            return 0.0, self._note
-        import torch
-        start = time.perf_counter()
-        self._model = None
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # "initial weights" are the same draw every time
-            model = job.graph.compile(network=job.network, device="cpu")
-        note = ""
-        self._normalisation = None
-        if job.checkpoint is not None:
-            from designer.compile.transfer import load_matching, network_share
-            from designer.introspection.inputs import input_shape
-            from designer.introspection.weights import input_normalisation
-            state = job.checkpoint.state
-            if job.network and len(job.graph.networks()) > 1:
-                state = network_share(state, job.network) or state  # else a file of this network alone
-            report = load_matching(model, state)
-            if not report.matched:
-                raise ValueError(f"none of the checkpoint's weights fit this network ({report})")
-            if not report.ok:
-                note = f"weights partly loaded: {report}"
-            self._normalisation = input_normalisation(job.checkpoint, input_shape(job.graph, job.network))
-        self._model, self._model_key, self._note = model, job.model_key, note
-        return time.perf_counter() - start, note
-
-
-def _normalised(x, normalisation):
-    """The example as the run fed its images: minus the mean, over the deviation, per channel."""
-    if normalisation is None:
-        return x
-    mean, std = normalisation
-    if x.dim() == 1:  # a flattened image: normalise it as the image it was
-        c = mean.shape[0]
-        side = int(round((x.numel() // c) ** 0.5))
-        return ((x.reshape(c, side, side) - mean) / std).reshape(-1)
-    return (x - mean) / std
+        outcome = self.runner.run(job)
+        if outcome is not None:  # None: a newer request is queued behind this one
+            self.finished.emit(outcome)
 
 
 def _stop(thread: QThread) -> None:
@@ -164,11 +63,6 @@ def _stop(thread: QThread) -> None:
             thread.wait()
     except RuntimeError:
         pass  # at interpreter exit the thread object may be gone before the panel
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 # ---- the panel ----------------------------------------------------------------------------------
@@ -182,26 +76,21 @@ class FeatureMapPanel(QWidget):
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
-        self.example = None
-        self.outcome: Outcome | None = None
-        self._job_number = 0
-        self._weights: dict[str, object] = {INITIAL: None}  # key -> Checkpoint to load, or None
-        self._node_id: str | None = None
-        self._order: list[int] = []
+        self.session = FeatureMapSession(controller.document)
+        self._quiet = False  # True while the panel, not the person, moves the controls
         self._thread: QThread | None = None  # started with the first run
         self._worker: _Worker | None = None
-        # hidden, the panel only notes what changed: torch and the datasets load when it is shown
-        self._stale_document = True
-        self._stale_run = False
         self._build()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(RUN_DELAY_MS)
         self._timer.timeout.connect(self.run_now)
+        self.session.subscribe(self._on_session_event)
         self._connections = Connections([
-            (controller.selection_changed, self._on_selection_changed),
-            (controller.analysis_changed, self._on_analysis_changed),
-            (controller.graph_replaced, self._on_graph_replaced),
+            (controller.selection_changed, self.session.select),
+            (controller.analysis_changed, lambda _analysis: self.session.analysis_changed()),
+            (controller.graph_replaced, lambda _graph: self.session.open(self.controller.document)),
+            (controller.weights_changed, self.session.weights_changed),
         ])
         app = QApplication.instance()
         if app is not None:
@@ -210,9 +99,8 @@ class FeatureMapPanel(QWidget):
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         self.source_box = QComboBox()
-        self.source_box.addItem("Dataset image", DATASET)
-        self.source_box.addItem("Image file", FILE)
-        self.source_box.addItem("Drawing", DRAWING)
+        for key, label in SOURCES.items():
+            self.source_box.addItem(label, key)
         self.dataset_box = QComboBox()
         self.index_spin = QSpinBox()
         self.index_spin.setRange(1, 1)
@@ -222,7 +110,7 @@ class FeatureMapPanel(QWidget):
         self.pad = DrawPad(28)
         self.clear_button = QPushButton("Clear")
         self.weights_box = QComboBox()
-        self.weights_box.addItem("Initial weights (seed 0)", INITIAL)
+        self.weights_box.addItem(INITIAL_LABEL, INITIAL)
         self.weights_box.setToolTip("The weights the network runs with")
         self.checkpoint_button = QPushButton("Open checkpoint…")
         self.checkpoint_button.setToolTip("Trained weights: a run's best.pt or last.pt, or a weights file")
@@ -291,8 +179,8 @@ class FeatureMapPanel(QWidget):
         self.title_label.setStyleSheet("font-weight: 600;")
         self.title_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.scale_box = QComboBox()
-        self.scale_box.addItem("One scale for the block", SHARED)
-        self.scale_box.addItem("Each map on its own scale", EACH)
+        for key, label in SCALES.items():
+            self.scale_box.addItem(label, key)
         self.scale_box.setToolTip("One scale: a weak channel looks dark. Each map: every map stretched "
                                   "to its own largest value, to see the pattern of weak ones.")
         self.grid = PictureGrid(min_tile=36, max_tile=120, gap=5)
@@ -305,7 +193,7 @@ class FeatureMapPanel(QWidget):
         self.enlarged.setFixedSize(ENLARGED_SIDE, ENLARGED_SIDE)
         self.enlarged.setAlignment(Qt.AlignCenter)
         self.enlarged.setFrameShape(QFrame.StyledPanel)
-        self.enlarged_caption = QLabel("Click a map to enlarge it.")
+        self.enlarged_caption = QLabel(ENLARGE_HINT)
         self.enlarged_caption.setWordWrap(True)
         self.enlarged_caption.setFixedWidth(ENLARGED_SIDE)
         self.status_label = QLabel()
@@ -342,19 +230,28 @@ class FeatureMapPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(splitter)
 
-        self.source_box.currentIndexChanged.connect(self._source_changed)
-        self.dataset_box.currentIndexChanged.connect(lambda _i: self._dataset_changed())
-        self.index_spin.valueChanged.connect(lambda _v: self._load_example())
+        self.source_box.currentIndexChanged.connect(
+            lambda _i: self._forward(self.session.set_source, self.source_box.currentData()))
+        self.dataset_box.currentIndexChanged.connect(
+            lambda _i: self._forward(self.session.set_dataset, self.dataset_box.currentData()))
+        self.index_spin.valueChanged.connect(lambda value: self._forward(self.session.set_index, value - 1))
         self.file_button.clicked.connect(self._choose_file)
-        self.pad.drawn.connect(lambda _grid: self._load_example())
+        self.pad.drawn.connect(lambda grid: self._forward(self.session.set_drawing, grid))
         self.clear_button.clicked.connect(self.pad.clear)
-        self.weights_box.currentIndexChanged.connect(lambda _i: self.schedule_run())
+        self.weights_box.currentIndexChanged.connect(
+            lambda _i: self._forward(self.session.choose_weights, self.weights_box.currentData()))
         self.checkpoint_button.clicked.connect(self._choose_checkpoint)
-        self.scale_box.currentIndexChanged.connect(lambda _i: self._show_node())
+        self.scale_box.currentIndexChanged.connect(
+            lambda _i: self._forward(self.session.set_scale, self.scale_box.currentData()))
         self.grid.clicked.connect(self.enlarge)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         return QSize(900, 420)
+
+    def _forward(self, method, *args) -> None:
+        """A person's choice, to the session (not the panel's own moves of its controls)."""
+        if not self._quiet:
+            method(*args)
 
     # ---- the worker thread ----------------------------------------------------------------------
     def _start_worker(self) -> None:
@@ -369,6 +266,16 @@ class FeatureMapPanel(QWidget):
         self.destroyed.connect(lambda *_: _stop(thread))
         thread.start()
         self._thread = thread
+
+    def _send(self, job: Job) -> None:
+        if self._thread is None:
+            self._start_worker()
+        self._worker.runner.latest = job.number
+        self.request.emit(job)
+
+    def _on_outcome(self, outcome: Outcome) -> None:
+        if self.session.finished(outcome):
+            self.ran.emit(outcome)
 
     def detach(self) -> None:
         """Stop following the document and end the worker thread (safe to call twice)."""
@@ -386,39 +293,51 @@ class FeatureMapPanel(QWidget):
         # catch up after this paint: the window must be drawn before torch loads
         QTimer.singleShot(0, self._catch_up)
 
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().hideEvent(event)
+        self.session.visible = self.isVisible()  # a minimised window still counts as shown
+
     def _catch_up(self) -> None:
-        if not self.isVisible():
-            return
-        if self._stale_document:
-            self._on_graph_replaced(self.graph)
-        elif self._stale_run:
-            self._on_analysis_changed(None)
-            self._show_node()
-
-    def _hidden(self, document: bool = False) -> bool:
-        """True (and the change noted for later) while the panel is not on screen."""
         if self.isVisible():
-            return False
-        self._stale_document |= document
-        self._stale_run = True
-        return True
+            self.session.set_visible(True)
 
-    # ---- what to run ----------------------------------------------------------------------------
+    # ---- what callers and tests use -------------------------------------------------------------
     @property
     def graph(self):
         return self.controller.graph
 
-    def network(self) -> str | None:
-        """The network of the block shown (a GAN document holds two)."""
-        nets = self.graph.networks()
-        if len(nets) <= 1:
-            return None
-        node = self.graph.nodes.get(self._node_id or "")
-        return node.network if node else nets[0]
+    @property
+    def example(self):
+        return self.session.example
 
-    def _input_shape(self):
-        from designer.introspection.inputs import input_shape
-        return input_shape(self.graph, self.network())
+    @property
+    def outcome(self) -> Outcome | None:
+        return self.session.outcome
+
+    @property
+    def predictions(self) -> list:
+        return self.session.predictions
+
+    def network(self) -> str | None:
+        return self.session.network()
+
+    def shown_node(self) -> str | None:
+        """The block whose maps are shown: the selected one, else the first convolution."""
+        return self.session.shown_node()
+
+    def map_count(self) -> int:
+        return self.grid.count()
+
+    def channel_order(self) -> list[int]:
+        """The channels in the order the grid shows them (strongest first)."""
+        return self.session.channel_order()
+
+    def enlarged_channel(self) -> int | None:
+        return self.session.enlarged_channel()
+
+    def enlarge(self, index: int) -> None:
+        """Show grid tile `index` (as ordered on screen) large beside the grid."""
+        self.session.enlarge(index)
 
     def schedule_run(self) -> None:
         self._timer.start()
@@ -426,142 +345,24 @@ class FeatureMapPanel(QWidget):
     def run_now(self) -> None:
         """Send the current example through the network (in the worker thread)."""
         self._timer.stop()
-        if self.example is None:
-            return
-        analysis = self.controller.analysis
-        network = self.network()
-        errors = [m for i, m in analysis.errors if i is None or network is None
-                  or self.graph.nodes[i].network == network]
-        if errors:
-            self._show_message(f"The network has {len(errors)} error{'s' if len(errors) > 1 else ''} "
-                               f"({errors[0]}); fix {'them' if len(errors) > 1 else 'it'} to see its maps.")
-            return
-        from designer.compile.checkpoint import attached_weights
-        self._offer_document_weights()
-        key = self.weights_box.currentData()
-        if self._thread is None:
-            self._start_worker()
-        self._job_number += 1
-        self._worker.latest = self._job_number
-        # the document's weights travel with the copy; a checkpoint is loaded onto a bare copy
-        attached = id(attached_weights(self.graph)) if key == ATTACHED else None  # new weights: a new model
-        self.request.emit(Job(self._job_number, _copy(self.graph, with_weights=key == ATTACHED), network,
-                              (_structure_key(self.graph), key, attached), self._weights.get(key), self.example,
-                              analysis.macs))
-
-    def _offer_document_weights(self) -> None:
-        """Weights attached to the document (opened from a weights file, or loaded into the
-        drawing by fine-tuning) are offered, and chosen when they first appear."""
-        from designer.compile.checkpoint import attached_weights
-        index = self.weights_box.findData(ATTACHED)
-        if attached_weights(self.graph) and index < 0:
-            self._weights[ATTACHED] = None  # compiled in with the document's copy
-            self.weights_box.blockSignals(True)
-            self.weights_box.insertItem(0, "The document's weights", ATTACHED)
-            self.weights_box.setCurrentIndex(0)
-            self.weights_box.blockSignals(False)
-        elif not attached_weights(self.graph) and index >= 0:
-            self.weights_box.removeItem(index)
-
-    # ---- inputs -----------------------------------------------------------------------------------
-    def _source_changed(self, _index: int) -> None:
-        for i, page in enumerate(self.source_pages):
-            page.setVisible(i == self.source_box.currentIndex())
-        self._load_example()
-
-    def _dataset_changed(self) -> None:
-        from designer.graph.errors import GraphError
-        from designer.introspection.inputs import dataset_size
-        name = self.dataset_box.currentData()
-        if not name:
-            return
-        try:
-            size = dataset_size(name, self._input_shape())
-        except GraphError as exc:
-            self._show_message(str(exc))
-            return
-        self.index_spin.blockSignals(True)
-        self.index_spin.setRange(1, max(1, size))
-        self.index_spin.blockSignals(False)
-        self._load_example()
+        self.session.run_now()
 
     def set_dataset_sample(self, name: str, index: int) -> None:
         """Show validation image `index` (from 0) of dataset `name`."""
-        self.source_box.setCurrentIndex(self.source_box.findData(DATASET))
-        self.dataset_box.blockSignals(True)
-        self.dataset_box.setCurrentIndex(max(0, self.dataset_box.findData(name)))
-        self.dataset_box.blockSignals(False)
-        self._dataset_changed()
-        self.index_spin.setValue(index + 1)
-        self._load_example()
+        self.session.set_dataset_sample(name, index)
 
     def set_image_file(self, path) -> None:
-        self._file = Path(path)
-        self.file_label.setText(self._file.name)
-        self.source_box.setCurrentIndex(self.source_box.findData(FILE))
-        self._load_example()
+        self.session.set_image_file(path)
 
-    def set_drawing(self, grid) -> None:
-        self.source_box.setCurrentIndex(self.source_box.findData(DRAWING))
-        self.pad.set_grid(grid)
+    def load_checkpoint(self, path) -> bool:
+        return self.session.load_checkpoint(path)
 
     def _choose_file(self) -> None:
-        samples = Path(__file__).resolve().parents[2] / "resources" / "samples"
+        samples = samples_dir()
         path, _ = QFileDialog.getOpenFileName(self, "Open image", str(samples if samples.is_dir() else Path.cwd()),
                                               "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)")
         if path:
             self.set_image_file(path)
-
-    def _load_example(self) -> None:
-        from designer.graph.errors import GraphError
-        from designer.introspection import inputs
-        source = self.source_box.currentData()
-        try:
-            shape = self._input_shape()
-            if source == DATASET:
-                name = self.dataset_box.currentData()
-                if not name:
-                    return
-                example = inputs.from_dataset(name, self.index_spin.value() - 1, shape)
-            elif source == FILE:
-                if getattr(self, "_file", None) is None:
-                    self._show_message("Choose an image file.")
-                    return
-                example = inputs.from_file(self._file, shape)
-            else:
-                example = inputs.from_drawing(self.pad.grid(), shape)
-        except GraphError as exc:
-            self._show_message(str(exc))
-            return
-        self._show_message("")
-        self.example = example
-        self._show_input()
-        self.schedule_run()
-
-    def _show_input(self) -> None:
-        ex = self.example
-        image = array_to_qimage(ex.picture)
-        self.input_picture.setPixmap(QPixmap.fromImage(image).scaled(
-            self.input_picture.size() - QSize(4, 4), Qt.KeepAspectRatio, Qt.FastTransformation))
-        label = f"<br>label: <b>{ex.label_name}</b>" if ex.label_name is not None else ""
-        self.input_caption.setText(f"{ex.source}{label}")
-
-    # ---- weights ------------------------------------------------------------------------------------
-    def load_checkpoint(self, path) -> bool:
-        from designer.graph.errors import GraphError
-        from designer.introspection.weights import read_checkpoint
-        try:
-            checkpoint = read_checkpoint(path)
-        except GraphError as exc:
-            self._show_message(str(exc))
-            return False
-        key = f"file:{Path(path).resolve()}"
-        self._weights[key] = checkpoint
-        if self.weights_box.findData(key) < 0:
-            self.weights_box.addItem(f"Checkpoint {checkpoint.name}", key)
-        self.weights_box.setCurrentIndex(self.weights_box.findData(key))
-        self.schedule_run()
-        return True
 
     def _choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", str(Path.cwd()),
@@ -569,224 +370,90 @@ class FeatureMapPanel(QWidget):
         if path:
             self.load_checkpoint(path)
 
-    # ---- following the document -----------------------------------------------------------------
-    def _on_graph_replaced(self, graph) -> None:
-        self.outcome = None
-        self._node_id = None
-        if self._hidden(document=True):
-            return
-        self._stale_document = self._stale_run = False
-        self._weights = {INITIAL: None}
-        self.weights_box.blockSignals(True)
-        self.weights_box.clear()
-        self.weights_box.addItem("Initial weights (seed 0)", INITIAL)
-        self.weights_box.blockSignals(False)
-        self._offer_document_weights()
-        self._fill_datasets()
-        self._on_selection_changed(list(self.controller.selection))
-        self._dataset_changed()
+    # ---- drawing what the session says ----------------------------------------------------------
+    def _on_session_event(self, event) -> None:
+        match event:
+            case RunScheduled():
+                self._timer.start()
+            case RunRequested(job):
+                self._send(job)
+            case MessageChanged(text):
+                self.message_label.setText(text)
+                self.message_label.setVisible(bool(text))
+            case InputChoiceChanged(choice):
+                self._show_input_choice(choice)
+            case ExampleChanged(example):
+                self._show_example(example)
+            case WeightChoiceChanged(choice):
+                self._quiet = True
+                try:
+                    self.weights_box.clear()
+                    for key, label in choice.choices:
+                        self.weights_box.addItem(label, key)
+                    self.weights_box.setCurrentIndex(self.weights_box.findData(choice.current))
+                finally:
+                    self._quiet = False
+            case MapsChanged(maps):
+                self._show_maps(maps)
+            case EnlargedChanged(enlarged):
+                self._show_enlarged(enlarged)
+            case PredictionsChanged(predictions):
+                self._show_predictions(predictions)
 
-    def _fill_datasets(self) -> None:
-        from designer.introspection.inputs import InputError, image_shape, input_shape
-        from designer.train.datasets import available_datasets
+    def _show_input_choice(self, choice) -> None:
+        self._quiet = True
         try:
-            channels, height, _width = image_shape(input_shape(self.graph, self.network()))
-        except InputError:
-            channels, height = 1, 28
-        preferred = str((self.graph.meta.get("training") or {}).get("dataset", "digits"))
-        # grey images can become colour and colour grey; nothing else converts
-        usable = [d for d in available_datasets()
-                  if d.available and (d.channels in (1, channels) or channels == 1)]
-        self.dataset_box.blockSignals(True)
-        self.dataset_box.clear()
-        for info in usable:
-            self.dataset_box.addItem(info.title, info.name)
-        index = self.dataset_box.findData(preferred)
-        self.dataset_box.setCurrentIndex(index if index >= 0 else 0)
-        self.dataset_box.blockSignals(False)
-        drawing = self.source_box.model().item(self.source_box.findData(DRAWING))
-        drawing.setEnabled(channels == 1)  # a drawing pad makes sense for digit networks
-        self.pad.set_grid_size(32 if height >= 32 else 28)
+            self.source_box.setCurrentIndex(self.source_box.findData(choice.source))
+            for page, key in zip(self.source_pages, SOURCES):
+                page.setVisible(key == choice.source)
+            if [self.dataset_box.itemData(i) for i in range(self.dataset_box.count())] != \
+                    [name for name, _title in choice.datasets]:
+                self.dataset_box.clear()
+                for name, title in choice.datasets:
+                    self.dataset_box.addItem(title, name)
+            self.dataset_box.setCurrentIndex(self.dataset_box.findData(choice.dataset) if choice.dataset else -1)
+            self.index_spin.setRange(1, choice.dataset_size)
+            self.index_spin.setValue(choice.index + 1)
+            self.file_label.setText(choice.file.name if choice.file is not None else "no file chosen")
+            drawing = self.source_box.model().item(self.source_box.findData(DRAWING))
+            drawing.setEnabled(choice.drawing_allowed)
+            self.pad.set_grid_size(choice.pad_side)
+        finally:
+            self._quiet = False
 
-    def _on_selection_changed(self, ids) -> None:
-        ids = [i for i in ids if i in self.graph.nodes]
-        before = self.network()
-        self._node_id = ids[0] if ids else None
-        if self._hidden():
-            return
-        if self.network() != before:
-            self._load_example()  # another network of the document: another Input
-        self._show_node()
+    def _show_example(self, example) -> None:
+        image = array_to_qimage(example.picture)
+        self.input_picture.setPixmap(QPixmap.fromImage(image).scaled(
+            self.input_picture.size() - QSize(4, 4), Qt.KeepAspectRatio, Qt.FastTransformation))
+        label = f"<br>label: <b>{example.label_name}</b>" if example.label_name is not None else ""
+        self.input_caption.setText(f"{example.source}{label}")
 
-    def _on_analysis_changed(self, _analysis) -> None:
-        if self._node_id and self._node_id not in self.graph.nodes:
-            self._node_id = None
-        if self._hidden():
-            return  # torch loads only once the panel is shown
-        from designer.introspection.inputs import InputError
-        self._stale_run = False
-        try:
-            shape = self._input_shape()
-        except InputError as exc:
-            self._show_message(str(exc))
-            return
-        if self.example is None or tuple(self.example.tensor.shape) != tuple(shape):
-            self._fill_datasets()  # the Input changed: another size, maybe grey ↔ colour
-            if self.source_box.currentData() == DATASET:
-                self._dataset_changed()
-            else:
-                self._load_example()
+    def _show_maps(self, maps) -> None:
+        images = [array_to_qimage(p) for p in maps.pictures]
+        self.grid.set_pictures(images, list(maps.captions), list(maps.tips), columns=maps.columns)
+        self.title_label.setText(maps.title)
+        if maps.status is not None:
+            self.status_label.setText(maps.status)
+        self._show_enlarged(maps.enlarged)
+
+    def _show_enlarged(self, enlarged) -> None:
+        if enlarged.selected is not None:
+            self.grid.set_selected(enlarged.selected)
+        if enlarged.picture is None:
+            self.enlarged.clear()
         else:
-            self.schedule_run()
+            self.enlarged.setPixmap(QPixmap.fromImage(array_to_qimage(enlarged.picture)).scaled(
+                self.enlarged.size() - QSize(4, 4), Qt.KeepAspectRatio, Qt.FastTransformation))
+        self.enlarged_caption.setText(enlarged.caption)
 
-    def _on_outcome(self, outcome: Outcome) -> None:
-        if outcome.number != self._job_number:
-            return  # an older run finished after a newer one was asked for
-        if outcome.error:
-            self._show_message(outcome.error)
-            self.outcome = None
-        else:
-            self._show_message(outcome.weights_note)
-            self.outcome = outcome
-            self._show_predictions()
-            self._show_node()
-        self.ran.emit(outcome)
-
-    # ---- showing ----------------------------------------------------------------------------------
-    def shown_node(self) -> str | None:
-        """The block whose maps are shown: the selected one, else the first convolution."""
-        if self._node_id:
-            return self._node_id
-        for node_id, node in self.graph.nodes.items():
-            if node.type == "Conv2d" and (self.network() is None or node.network == self.network()):
-                return node_id
-        return None
-
-    def map_count(self) -> int:
-        return self.grid.count()
-
-    def channel_order(self) -> list[int]:
-        """The channels in the order the grid shows them (strongest first)."""
-        return list(self._order)
-
-    def _show_node(self) -> None:
-        node_id = self.shown_node()
-        self._order = []
-        self.enlarged.clear()
-        self.enlarged_caption.setText("Click a map to enlarge it.")
-        if self.outcome is None or node_id is None:
-            self.grid.set_pictures([])
-            self.title_label.setText("Select a block on the canvas to see its maps." if node_id is None else "")
+    def _show_predictions(self, predictions) -> None:
+        self.predictions_box.setVisible(predictions is not None)
+        if predictions is None:
             return
-        node = self.graph.nodes[node_id]
-        value = self.outcome.activations.of(node_id)
-        if value is None:
-            self.grid.set_pictures([])
-            self.title_label.setText(f"{node.title}: nothing to show (it is not part of the network that ran).")
-            return
-        acts = self.outcome.activations
-        hint = "" if self._node_id else "Showing the first convolution: click a block on the canvas to choose. "
-        timing = f"One forward pass: {acts.seconds * 1000:.1f} ms on the CPU"
-        if self.outcome.compile_seconds:
-            timing += f" (building the network: {self.outcome.compile_seconds * 1000:.0f} ms)"
-        if value.dim() == 3:
-            legend = self._show_maps(node, value.numpy())
-        else:
-            legend = self._show_vector(node, value.numpy().reshape(-1))
-        self.status_label.setText(f"{hint}{legend} {timing}.")
-
-    def _show_maps(self, node, maps: np.ndarray) -> str:
-        from designer.introspection.activations import channel_strengths, strongest_first
-        import torch
-        strengths = channel_strengths(torch.from_numpy(maps)).numpy()
-        self._order = strongest_first(torch.from_numpy(maps))
-        pictures, lo, hi = map_pictures(maps, self.scale_box.currentData() or SHARED)
-        images = [array_to_qimage(pictures[c]) for c in self._order]
-        captions = [f"{c + 1} · {strengths[c]:.2g}" for c in self._order]
-        tips = [f"channel {c + 1}: mean |activation| {strengths[c]:.4g}, from {maps[c].min():.4g} "
-                f"to {maps[c].max():.4g}" for c in self._order]
-        self.grid.set_pictures(images, captions, tips)
-        c, h, w = maps.shape
-        self.title_label.setText(f"{node.title}: {c} map{'s' if c != 1 else ''} of {h}×{w}, strongest first")
-        self._maps = maps
-        if images:
-            self.enlarge(0)
-        zero = f"black {lo:.3g}, mid grey 0, white {hi:.3g}" if lo < 0 else f"black 0, white {hi:.3g}"
-        if self.scale_box.currentData() == EACH:
-            zero = "each map stretched to its own largest |value|" + ("; 0 is mid grey" if lo < 0 else "")
-        return f"Under each map: channel · mean |activation|; {zero}."
-
-    def _show_vector(self, node, values: np.ndarray) -> str:
-        self._maps = None
-        picture = vector_picture(values)
-        top = np.argsort(-np.abs(values))[:3]
-        self.grid.set_pictures([array_to_qimage(picture)], [f"{len(values)} values"],
-                               [f"one cell per value, row by row; largest |value| at "
-                                + ", ".join(f"{i + 1} ({values[i]:.3g})" for i in top)], columns=1)
-        self.title_label.setText(f"{node.title}: a vector of {len(values)} values")
-        self.enlarged.setPixmap(QPixmap.fromImage(array_to_qimage(picture)).scaled(
-            self.enlarged.size() - QSize(4, 4), Qt.KeepAspectRatio, Qt.FastTransformation))
-        self.enlarged_caption.setText(f"Values from {values.min():.4g} to {values.max():.4g}")
-        return "One cell per value, row by row."
-
-    def enlarge(self, index: int) -> None:
-        """Show grid tile `index` (as ordered on screen) large beside the grid."""
-        if not 0 <= index < self.grid.count():
-            return
-        self.grid.set_selected(index)
-        self.enlarged.setPixmap(QPixmap.fromImage(self.grid.image(index)).scaled(
-            self.enlarged.size() - QSize(4, 4), Qt.KeepAspectRatio, Qt.FastTransformation))
-        if self._order and getattr(self, "_maps", None) is not None:
-            c = self._order[index]
-            m = self._maps[c]
-            self.enlarged_caption.setText(f"Channel {c + 1}, rank {index + 1}\n{m.shape[0]}×{m.shape[1]}, "
-                                          f"{m.min():.3g} to {m.max():.3g}\nmean |activation| {np.abs(m).mean():.3g}")
-
-    def enlarged_channel(self) -> int | None:
-        index = self.grid._selected
-        return self._order[index] if index is not None and index < len(self._order) else None
-
-    def _show_predictions(self) -> None:
-        from designer.introspection.predictions import class_names, classifier_output, top_k
-        analysis = self.controller.analysis
-        node_id = classifier_output(self.graph, analysis, self.network())
-        scores = self.outcome.activations.of(node_id) if node_id else None
-        self.predictions_box.setVisible(scores is not None)
-        self.predictions = []
-        if scores is None:
-            return
-        names = class_names(self.graph, scores.numel(), self.example.class_names)
-        self.predictions = top_k(scores, names, 5, self.graph.nodes[node_id].type)
-        for (name, bar), p in zip(self.prediction_rows, self.predictions + [None] * 5):
+        for (name, bar), p in zip(self.prediction_rows, list(predictions) + [None] * 5):
             name.setVisible(p is not None)
             bar.setVisible(p is not None)
             if p is not None:
                 name.setText(p.name)
                 bar.setValue(int(round(p.probability * 1000)))
                 bar.setFormat(f"{p.probability * 100:.1f}%")
-
-    def _show_message(self, text: str) -> None:
-        self.message_label.setText(text)
-        self.message_label.setVisible(bool(text))
-
-
-def _structure_key(graph) -> tuple:
-    """Changes whenever the compiled network would: nodes, their settings, edges, and the
-    insides of the document's own composite blocks (an edit inside one leaves the
-    revisions of the blocks using it as they were)."""
-    return _wiring(graph), tuple((name, _wiring(d.graph)) for name, d in sorted(graph.composites.items()))
-
-
-def _wiring(graph) -> tuple:
-    return tuple((i, n.type, n.revision, n.network) for i, n in graph.nodes.items()), tuple(graph.edges), id(graph)
-
-
-def _copy(graph, with_weights: bool):
-    """A copy the worker may compile while the person edits the original, with the
-    weights attached to the original or without any."""
-    from designer.compile.checkpoint import attach_weights, attached_weights
-    copy = graph.copy()
-    state = attached_weights(graph) if with_weights else None
-    if state:
-        attach_weights(copy, state)
-    return copy
