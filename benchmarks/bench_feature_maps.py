@@ -2,12 +2,12 @@
 
     .venv/bin/python benchmarks/bench_feature_maps.py [--repeat 20] [PRESET ...]
 
-For each network (default: lenet5 and resnet18 at their own input sizes) it
-compiles the preset, then times `designer.introspection.activations.capture` — the
-forward pass that records every node's output, as the Feature Maps panel runs
-it, with the panel's thread count — against a plain `model(x)` of the same
-module. The budget is 200 ms per forward pass; exit status 1 when a median
-exceeds it.
+For each network (default: lenet5 and resnet18 at their own input sizes) it runs
+the preset through the panel's own `designer.introspection.feature_map_runs.ForwardRunner`
+(which builds the network once, with seed 0, and then records every node's output
+with `activations.capture`, with the panel's thread count), and times those
+forward passes against a plain `model(x)` of the same module. The budget is
+200 ms per forward pass; exit status 1 when a median exceeds it.
 """
 from __future__ import annotations
 
@@ -23,33 +23,40 @@ BUDGET_S = 0.200
 
 
 def bench(preset: str, repeat: int) -> dict:
+    import numpy as np
     import torch
 
     from designer import load_graph
-    from designer.introspection.activations import capture, forward_threads
-    from designer.introspection.inputs import input_shape
+    from designer.compile import compile_graph
+    from designer.introspection.activations import forward_threads
+    from designer.introspection.feature_map_runs import ForwardRunner, Job
+    from designer.introspection.inputs import Example, input_shape
 
-    graph = load_graph(preset)
+    graph = load_graph(preset).graph
     analysis = graph.analyze()
     threads = forward_threads(analysis.macs)
+    x = torch.rand(input_shape(graph))
+    example = Example(x, np.zeros((1, 1)), "random")
+    runner = ForwardRunner()
+    jobs = (Job(n, graph, None, ("bench",), None, example, analysis.macs) for n in range(1, repeat + 2))
+    first = runner.run(next(jobs))  # builds the network; the first pass pays for allocator and kernel warm-up
+    if first.error:
+        raise SystemExit(f"{preset}: {first.error}")
+    outcomes = [runner.run(job) for job in jobs]
+    captured = [o.activations.seconds for o in outcomes]
     torch.set_num_threads(threads)
-    start = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = graph.compile(device="cpu").eval()
-    compile_s = time.perf_counter() - start
-    x = torch.rand(input_shape(graph))
-    capture(model, graph, x)  # the first pass pays for allocator and kernel warm-up
-    captured = [capture(model, graph, x).seconds for _ in range(repeat)]
+        model = compile_graph(graph, device="cpu").eval()
     plain = []
     with torch.inference_mode():
+        model(x[None])
         for _ in range(repeat):
             t = time.perf_counter()
             model(x[None])
             plain.append(time.perf_counter() - t)
-    acts = capture(model, graph, x)
     return {"preset": preset, "input": "×".join(map(str, input_shape(graph))), "macs": analysis.macs,
-            "threads": threads, "compile_s": compile_s, "nodes": len(acts.outputs),
+            "threads": threads, "compile_s": first.compile_seconds, "nodes": len(outcomes[-1].activations.outputs),
             "capture_median_s": statistics.median(captured), "capture_max_s": max(captured),
             "plain_median_s": statistics.median(plain)}
 

@@ -7,22 +7,24 @@ import torch
 import torch.nn.functional as F
 
 from designer import load_graph
+from designer.bundled import samples_dir
+from designer.compile import compile_graph
 from designer.graph import Graph
 from designer.introspection.activations import capture, channel_strengths, forward_threads, strongest_first
 from designer.introspection.filters import FilterError, check_filter_node, grid_columns, kernel_grid
 from designer.introspection.inputs import InputError, from_dataset, from_drawing, from_file, input_shape
 from designer.introspection.predictions import class_names, classifier_output, top_k
 from designer.introspection.weights import (expected_shape, initial_weight, input_normalisation, node_weight,
-                                      read_checkpoint)
+                                            read_checkpoint)
 
-SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 @pytest.fixture(scope="module")
 def lenet():
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     torch.manual_seed(0)
-    return graph, graph.compile()
+    return graph, compile_graph(graph)
 
 
 def _skip_graph() -> Graph:
@@ -66,7 +68,7 @@ def test_every_lenet5_node_is_captured_and_equals_torch(lenet):
 def test_add_and_concat_values_equal_torch_arithmetic():
     graph = _skip_graph()
     torch.manual_seed(1)
-    model = graph.compile()
+    model = compile_graph(graph)
     x = torch.randn(3, 8, 8)
     acts = capture(model, graph, x)
     a = F.conv2d(x[None], model.a.weight, model.a.bias, padding=1)[0]
@@ -146,7 +148,7 @@ def test_only_conv_blocks_have_filters(lenet):
 def test_initial_weight_is_what_the_compiled_network_starts_from(lenet):
     graph, _ = lenet
     torch.manual_seed(0)
-    fresh = graph.compile()
+    fresh = compile_graph(graph)
     torch.testing.assert_close(initial_weight(graph, "c1", seed=0), fresh.c1.weight.detach())
     assert expected_shape(graph, "c3") == tuple(fresh.c3.weight.shape)
 
@@ -261,7 +263,7 @@ def test_which_networks_are_classifiers(lenet):
     assert classifier_output(graph, graph.analyze()) == "output"
     skip = _skip_graph()
     assert classifier_output(skip, skip.analyze()) is None  # an image comes out
-    vae = load_graph("vae")
+    vae = load_graph("vae").graph
     assert classifier_output(vae, vae.analyze()) is None
     assert class_names(graph, 3, ["circle", "square", "triangle"]) == ["circle", "square", "triangle"]
     assert class_names(Graph(), 4) == ["0", "1", "2", "3"]
@@ -278,7 +280,7 @@ from designer import load_graph
 from designer.introspection.explain import explain_node
 from designer.introspection.filters import kernel_grid
 import numpy as np
-g = load_graph("lenet5")
+g = load_graph("lenet5").graph
 assert "= 28" in explain_node(g, g.analyze(), "c1")
 kernel_grid(np.zeros((6, 1, 5, 5)))
 story_only = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'PySide6'})
