@@ -21,20 +21,10 @@ if str(HERE.parent) not in sys.path:
 from designer.graph.fileformat import dumps  # noqa: E402
 from designer.graph.format import count, shape as fmt_shape  # noqa: E402
 from designer.graph.model import DEFAULT_NETWORK, Graph, SetMeta  # noqa: E402
+from designer.train.config import PRESET_CHOICES  # noqa: E402
 
 STEP = 220  # horizontal distance between neighbouring blocks
 ROW = 240   # vertical distance between rows (U-Net levels, GAN networks, auxiliary heads)
-
-# The keys of TrainConfig a preset may set, with the values each may take (None: any number).
-TRAINING_CHOICES = {
-    "dataset": ("digits", "shapes", "mnist", "fashion_mnist", "cifar10"),
-    "task": ("classification", "segmentation", "vae", "gan"),
-    "optimizer": ("sgd", "adam", "adamw"),
-    "schedule": ("constant", "step", "cosine", "onecycle", "plateau"),
-    "augment": ("random_crop", "random_resized_crop", "hflip", "normalize"),
-    "epochs": None, "batch_size": None, "lr": None, "momentum": None, "nesterov": None,
-    "weight_decay": None, "image_size": None,
-}
 
 
 # ---- building blocks -----------------------------------------------------------------------
@@ -88,11 +78,13 @@ LRN_GOOGLENET = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}
 def describe(graph: Graph, *, title: str, paper: str, authors: str, year: int, description: str,
              input: str, training: dict):
     for key, value in training.items():  # a typo here would only surface when someone trains
-        if key not in TRAINING_CHOICES:
-            raise ValueError(f"{title}: {key!r} is not a TrainConfig field")
-        choices = TRAINING_CHOICES[key]
+        if key not in PRESET_CHOICES:
+            raise ValueError(f"{title}: {key!r} is not a setting a preset may hold (designer.train.config)")
+        choices = PRESET_CHOICES[key]
         if choices and any(v not in choices for v in (value if isinstance(value, list) else [value])):
             raise ValueError(f"{title}: {key} = {value!r} is not one of {choices}")
+        if choices is None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise ValueError(f"{title}: {key} = {value!r} is not a number above 0")
     meta = {"title": title, "paper": paper, "authors": authors, "year": year,
             "description": " ".join(description.split()), "input": input, "training": training}
     for key, value in meta.items():

@@ -16,6 +16,7 @@ from designer import load_graph
 from designer.graph.fileformat import dumps
 from designer.graph.format import count
 from designer.graph.presets import PRESET_DIR, preset_names
+from designer.train.config import PRESET_CHOICES
 
 PRESETS = ["mlp", "lenet5", "alexnet", "vgg11", "vgg11_lrn", "vgg13", "vgg16_c", "vgg16", "vgg19",
            "googlenet", "googlenet_aux", "resnet18", "resnet34", "plain34", "resnet50",
@@ -27,15 +28,6 @@ REFERENCE_TOTALS = {
     "vgg13": 133_047_848, "vgg16_c": 133_638_952, "vgg16": 138_357_544, "vgg19": 143_667_240,
     "googlenet": 6_998_552, "resnet34": 21_797_672, "plain34": 21_623_848, "unet": 31_030_658,
 }
-
-TRAINING_CHOICES = {
-    "dataset": {"digits", "shapes", "mnist", "fashion_mnist", "cifar10"},
-    "task": {"classification", "segmentation", "vae", "gan"},
-    "optimizer": {"sgd", "adam", "adamw"},
-    "schedule": {"constant", "step", "cosine", "onecycle", "plateau"},
-    "augment": {"random_crop", "random_resized_crop", "hflip", "normalize"},
-}
-TRAINING_NUMBERS = {"epochs", "batch_size", "lr", "momentum", "weight_decay", "image_size"}
 
 _graphs: dict = {}
 
@@ -93,15 +85,15 @@ def test_metadata_tells_a_student_what_the_network_is(name):
 def test_training_defaults_are_train_config_fields(name):
     training = preset(name).meta["training"]
     for key, value in training.items():
-        if key in TRAINING_CHOICES:
+        assert key in PRESET_CHOICES, key
+        choices = PRESET_CHOICES[key]
+        if choices is not None:
             values = value if key == "augment" else [value]
-            assert set(values) <= TRAINING_CHOICES[key], (key, value)
+            assert set(values) <= set(choices), (key, value)
         else:
-            assert key in TRAINING_NUMBERS, key
             assert isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0, (key, value)
-    if importlib.util.find_spec("designer.train.config"):
-        from designer.train.config import TrainConfig
-        TrainConfig.from_graph(preset(name))  # refuses unknown keys and bad values
+    from designer.train.config import TrainConfig
+    TrainConfig.from_graph(preset(name))  # refuses unknown keys and bad values
 
 
 @pytest.mark.parametrize("name", PRESETS)

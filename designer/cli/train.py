@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from designer.cli.load import load_or_exit
-from designer.train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, TASKS
+from designer.train.config import AMP_MODES, AUGMENTS, DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, TASKS
 
 
 def add_arguments(parser):
     parser.add_argument("document", help="a .json document or a preset name (e.g. lenet5)")
-    parser.add_argument("--dataset", help="digits, shapes, mnist, fashion_mnist, cifar10 or folder:PATH "
+    parser.add_argument("--dataset", help=f"{', '.join(DATASETS)} or folder:PATH "
                                           "(default: the document's, else digits)")
     parser.add_argument("--out", required=True, metavar="DIR", help="the run folder")
     parser.add_argument("--epochs", type=int)
@@ -26,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--weight-decay", type=float)
-    parser.add_argument("--augment", metavar="A,B", help="random_crop, random_resized_crop, hflip, normalize")
+    parser.add_argument("--augment", metavar="A,B", help=", ".join(AUGMENTS))
     parser.add_argument("--device", choices=DEVICES)
     parser.add_argument("--amp", choices=AMP_MODES, help="mixed precision on GPUs")
     parser.add_argument("--channels-last", action="store_true", default=None)

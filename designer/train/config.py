@@ -14,12 +14,24 @@ from typing import Any
 
 from .errors import TrainConfigError
 
-TASKS = ("auto", "classification", "segmentation", "vae", "gan")
+# The choices of the settings, the one list the engine, the CLI, the window, the preset
+# builder and the tests take them from.
+DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10")   # built in; besides: folder:PATH
+TASK_KINDS = ("classification", "segmentation", "vae", "gan")
+TASKS = ("auto",) + TASK_KINDS                                          # auto: designer.train.tasks.choose_task
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle", "plateau")
 AUGMENTS = ("random_crop", "random_resized_crop", "hflip", "normalize")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("off", "bf16", "fp16")
+
+# The settings a preset's meta["training"] may hold, each with the values it may take (None:
+# a number above 0). A preset names its dataset and task outright: no folder, no "auto".
+PRESET_CHOICES: dict[str, tuple | None] = {
+    "dataset": DATASETS, "task": TASK_KINDS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
+    "augment": AUGMENTS, "nesterov": (False, True),
+    "epochs": None, "batch_size": None, "lr": None, "momentum": None, "weight_decay": None, "image_size": None,
+}
 
 
 @dataclass

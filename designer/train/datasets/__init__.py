@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import DATASETS
 from ..errors import TrainSetupError
 from . import digits, folder, local_files, shapes
 from .fit import fit_in_memory, fit_masks, fit_uint8, image_target
 from .imageset import DataSource, FileSet, ImageSet, RawImages
 from .split import limit_indices, stratified_split
 
-BUILTIN = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10")
+BUILTIN = DATASETS
 
 
 @dataclass(frozen=True)
