@@ -46,9 +46,6 @@ class RunFolder:
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
 
-    def read_config(self) -> TrainConfig:
-        return TrainConfig.from_json(self.file(CONFIG).read_text(encoding="utf-8"))
-
 
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
