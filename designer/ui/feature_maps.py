@@ -303,10 +303,6 @@ class FeatureMapPanel(QWidget):
 
     # ---- what callers and tests use -------------------------------------------------------------
     @property
-    def graph(self):
-        return self.controller.graph
-
-    @property
     def example(self):
         return self.session.example
 
@@ -317,9 +313,6 @@ class FeatureMapPanel(QWidget):
     @property
     def predictions(self) -> list:
         return self.session.predictions
-
-    def network(self) -> str | None:
-        return self.session.network()
 
     def shown_node(self) -> str | None:
         """The block whose maps are shown: the selected one, else the first convolution."""
@@ -338,9 +331,6 @@ class FeatureMapPanel(QWidget):
     def enlarge(self, index: int) -> None:
         """Show grid tile `index` (as ordered on screen) large beside the grid."""
         self.session.enlarge(index)
-
-    def schedule_run(self) -> None:
-        self._timer.start()
 
     def run_now(self) -> None:
         """Send the current example through the network (in the worker thread)."""
