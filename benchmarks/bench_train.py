@@ -28,16 +28,17 @@ from designer import load_graph  # noqa: E402
 from designer.train.config import TrainConfig  # noqa: E402
 from designer.train.datasets import open_dataset  # noqa: E402
 from designer.train.engine import Trainer  # noqa: E402
+from designer.train.events import Epoch, Error  # noqa: E402
 
 
 def engine_rate(graph, config: TrainConfig) -> float:
     rates = []
 
     def on_event(e):
-        if e["type"] == "epoch":
-            rates.append(e["samples_per_s"])
-        elif e["type"] == "error":
-            raise SystemExit(f"engine: {e['message']}")
+        if isinstance(e, Epoch):
+            rates.append(e.samples_per_s)
+        elif isinstance(e, Error):
+            raise SystemExit(f"engine: {e.message}")
 
     with tempfile.TemporaryDirectory() as folder:
         Trainer(graph, config, Path(folder) / "run", on_event).run()

@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QElapsedTimer, QTimer
+    from designer.train.events import Done, Error
     from designer.ui import theme
     from designer.ui.app import application
     from designer.ui.main_window import MainWindow
@@ -102,9 +103,9 @@ def main(argv=None) -> int:
     ticks, cpu = probe_while(run, 600)
     wall = time.monotonic() - started
     event = panel.session.last_event
-    if event.get("type") != "done":
-        print(f"bench_ui_training: the run did not finish: {event.get('message') or panel.problem.text()}",
-              file=sys.stderr)
+    if not isinstance(event, Done):
+        why = event.message if isinstance(event, Error) else panel.problem.text()
+        print(f"bench_ui_training: the run did not finish: {why}", file=sys.stderr)
         return 2
     longest, p99, busiest = gap_stats(ticks, cpu)
     idle_longest, idle_p99, _ = gap_stats(idle_ticks, idle_cpu)
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"gap   longest {longest:.1f} ms, 99th percentile {p99:.1f} ms over {len(ticks)} ticks of a "
           f"{PROBE_MS} ms QTimer while training ({wall:.1f} s from Start to the end, worker start included; "
-          f"{event.get('global_step')} steps, {panel.plots.frames} plot redraws)   "
+          f"{event.global_step} steps, {panel.plots.frames} plot redraws)   "
           f"[target ≤ {GAP_TARGET_MS:.0f} ms: {'ok' if ok else 'MISSED'}]")
     print(f"      the GUI thread's own work between two ticks: at most {busiest:.1f} ms of CPU")
     print(f"idle  the same window not training: longest gap {idle_longest:.1f} ms, 99th percentile "

@@ -58,12 +58,13 @@ def resnet18():
 def engine_run(graph, config):
     from designer.train.engine import Trainer
     rates, errors = [], []
+    from designer.train.events import Epoch, Error
 
     def on_event(e):
-        if e["type"] == "epoch":
-            rates.append(e["samples_per_s"])
-        elif e["type"] == "error":
-            errors.append(e["message"])
+        if isinstance(e, Epoch):
+            rates.append(e.samples_per_s)
+        elif isinstance(e, Error):
+            errors.append(e.message)
 
     with tempfile.TemporaryDirectory() as folder:
         Trainer(graph, config, Path(folder) / "run", on_event).run()

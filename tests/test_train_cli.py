@@ -45,3 +45,33 @@ def test_setup_problems_exit_2_with_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_the_progress_lines_come_from_the_typed_events():
+    import io
+
+    from designer.cli.train import Progress, summary_line
+    from designer.train.events import Done, Epoch, Error, Log, Started, Step
+    stream = io.StringIO()
+    progress = Progress(stream)
+    progress(Started(config={}, epochs=2, device="cpu (1 thread)", task="classification",
+                     task_description="classification (10 classes)", dataset="digits", classes=[], train_size=40,
+                     val_size=10, steps_per_epoch=4, total_steps=8, world_size=2, resumed_at=3, columns=[],
+                     run_dir="out"))
+    progress(Log("a note"))
+    progress(Step(epoch=1, step=4, global_step=4, loss=0.25, lr=0.1, samples_per_s=100.0, time_s=1.0))
+    progress(Epoch(epoch=1, global_step=4, time_s=1.0, lr=0.1, train={"loss": 0.5},
+                   val={"loss": 0.75, "accuracy": 0.5}, train_time_s=1.0, samples_per_s=100.0))
+    progress(Error("It broke.", "Try again."))
+    assert stream.getvalue().splitlines() == [
+        "classification (10 classes) on cpu (1 thread), 2 processes: 8 steps (4 an epoch), resumed at step 3",
+        "a note",
+        "epoch 1/2 [####################] step 4/4  loss 0.2500  100 samples/s  ETA …",  # one step: no rate yet
+        "epoch 1/2: train loss 0.5000; val loss 0.7500, accuracy 50.0 %",
+        "error: It broke.",
+        "hint: Try again.",
+    ]
+    assert progress.last_epoch.val["accuracy"] == 0.5
+    done = Done("finished", "out", {"epoch": 1, "metric": "accuracy", "value": 0.5}, 1, 4, 2.0)
+    assert summary_line(done, progress) == \
+        "finished: 1 epoch, 4 steps in 2.0 s, best val accuracy 50.0 % (epoch 1) → out"

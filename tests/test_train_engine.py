@@ -10,6 +10,7 @@ from designer import load_graph
 from designer.graph.model import Graph
 from designer.train.config import TrainConfig
 from designer.train.engine import Trainer
+from designer.train.events import Checkpoint, Done, Epoch, Error, Log, Started, Step, from_dict, to_dict
 from designer.train.metrics_log import read
 from designer.train.tasks.classification import Classification
 
@@ -22,7 +23,7 @@ def run(graph, config, folder, resume=False, on_step=None):
 
     def on_event(e):
         events.append(e)
-        if on_step and e["type"] == "step":
+        if on_step and isinstance(e, Step):
             on_step(trainer, e)
 
     trainer = Trainer(graph, config, folder, on_event, resume=resume)
@@ -32,7 +33,11 @@ def run(graph, config, folder, resume=False, on_step=None):
 
 
 def steps(events):
-    return [e for e in events if e["type"] == "step"]
+    return of(Step, events)
+
+
+def of(kind, events):
+    return [e for e in events if isinstance(e, kind)]
 
 
 def linear_net(hidden=32) -> Graph:
@@ -55,25 +60,27 @@ def straight_run(tmp_path_factory):
 
 def test_a_run_reports_and_writes_its_folder(straight_run):
     graph, folder, events = straight_run
-    kinds = [e["type"] for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "done" and events[-1]["reason"] == "finished"
-    start = events[0]
-    assert start["task"] == "classification" and start["steps_per_epoch"] == 10 and start["total_steps"] == 20
-    assert [e["global_step"] for e in steps(events)] == list(range(1, 21))
-    assert all(e["lr"] == 0.002 and e["samples_per_s"] > 0 for e in steps(events))
-    epochs = [e for e in events if e["type"] == "epoch"]
-    assert [e["epoch"] for e in epochs] == [1, 2]
-    val = epochs[-1]["val"]
+    start, done = events[0], events[-1]
+    assert isinstance(start, Started) and isinstance(done, Done) and done.reason == "finished"
+    assert start.task == "classification" and start.steps_per_epoch == 10 and start.total_steps == 20
+    assert start.epochs == 2 and start.columns[0] == "kind" and start.run_dir == str(folder)
+    assert [e.global_step for e in steps(events)] == list(range(1, 21))
+    assert all(e.lr == 0.002 and e.samples_per_s > 0 and e.values == {} for e in steps(events))
+    epochs = of(Epoch, events)
+    assert [e.epoch for e in epochs] == [1, 2]
+    val = epochs[-1].val
     assert set(val) == {"loss", "accuracy", "top5"} and 0 <= val["accuracy"] <= 1
-    confusion = torch.tensor(epochs[-1]["confusion"])
-    assert confusion.shape == (10, 10) and confusion.sum() == start["val_size"]  # each image once
-    assert abs(confusion.diag().sum().item() / start["val_size"] - val["accuracy"]) < 1e-9
-    picture = epochs[-1]["images"]["predictions"]
+    confusion = torch.tensor(epochs[-1].confusion)
+    assert confusion.shape == (10, 10) and confusion.sum() == start.val_size  # each image once
+    assert abs(confusion.diag().sum().item() / start.val_size - val["accuracy"]) < 1e-9
+    picture = epochs[-1].images["predictions"]
     assert picture.dtype.name == "uint8" and picture.ndim == 3 and picture.shape[2] == 3
+    assert set(epochs[-1].predictions) == {"predicted", "true", "columns"}
     for name in ("config.json", "metrics.csv", "last.pt", "best.pt", "model.pt"):
         assert (folder / name).is_file(), name
-    assert {e["kind"] for e in events if e["type"] == "checkpoint"} == {"last", "best", "model"}
-    pickle.dumps(events)  # they cross a process boundary to reach the window
+    assert {e.kind for e in of(Checkpoint, events)} == {"last", "best", "model"}
+    # they cross a process boundary to reach the window
+    assert [type(from_dict(pickle.loads(pickle.dumps(to_dict(e))))) for e in events] == [type(e) for e in events]
     rows = read(folder / "metrics.csv")
     assert [r["kind"] for r in rows].count("step") == 20
     assert [(r["kind"], r["epoch"]) for r in rows if r["kind"] != "step"] == \
@@ -100,26 +107,26 @@ def test_stop_then_resume_continues_the_same_curve(straight_run, tmp_path):
     config = TrainConfig.from_graph(graph, **SMALL)
 
     def stop_at_7(trainer, e):
-        if e["global_step"] == 7:
+        if e.global_step == 7:
             trainer.stop()
 
     first = run(graph, config, tmp_path, on_step=stop_at_7)
-    assert first[-1]["type"] == "done" and first[-1]["reason"] == "stopped"
-    assert [e["global_step"] for e in steps(first)] == list(range(1, 8))
+    assert isinstance(first[-1], Done) and first[-1].reason == "stopped"
+    assert [e.global_step for e in steps(first)] == list(range(1, 8))
     # the same seed on the CPU gives the same losses
-    assert [e["loss"] for e in steps(first)] == [e["loss"] for e in steps(straight)[:7]]
+    assert [e.loss for e in steps(first)] == [e.loss for e in steps(straight)[:7]]
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 7
 
     second = run(graph, config, tmp_path, resume=True)
-    assert second[0]["resumed_at"] == 7 and second[-1]["reason"] == "finished"
-    assert [e["global_step"] for e in steps(second)] == list(range(8, 21))
+    assert second[0].resumed_at == 7 and second[-1].reason == "finished"
+    assert [e.global_step for e in steps(second)] == list(range(8, 21))
     rows = read(tmp_path / "metrics.csv")
     assert [int(r["global_step"]) for r in rows if r["kind"] == "step"] == list(range(1, 21))
     # model, optimizer, data order and random state all came back: the very same curve
     resumed = [float(r["loss"]) for r in rows if r["kind"] == "step"]
-    assert resumed == pytest.approx([e["loss"] for e in steps(straight)], rel=1e-5)
-    val = [e for e in straight if e["type"] == "epoch"][-1]["val"]
-    assert [e for e in second if e["type"] == "epoch"][-1]["val"]["loss"] == pytest.approx(val["loss"], rel=1e-5)
+    assert resumed == pytest.approx([e.loss for e in steps(straight)], rel=1e-5)
+    val = of(Epoch, straight)[-1].val
+    assert of(Epoch, second)[-1].val["loss"] == pytest.approx(val["loss"], rel=1e-5)
 
 
 def test_a_run_can_start_from_another_runs_weights(straight_run, tmp_path):
@@ -127,28 +134,28 @@ def test_a_run_can_start_from_another_runs_weights(straight_run, tmp_path):
     config = TrainConfig.from_graph(graph, **dict(SMALL, epochs=1))
     events = []
     Trainer(graph, config, tmp_path / "tuned", events.append, init_weights=folder / "best.pt").run()
-    logs = [e["message"] for e in events if e["type"] == "log"]
+    logs = [e.message for e in of(Log, events)]
     assert f"starting weights from {folder / 'best.pt'}: loaded 10 of 10 tensors" in logs
-    first = steps(events)[0]["loss"]
-    assert first < 0.5 * steps(straight)[0]["loss"]  # it starts where the other run ended
+    first = steps(events)[0].loss
+    assert first < 0.5 * steps(straight)[0].loss  # it starts where the other run ended
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
     events = []
     Trainer(graph, config, tmp_path / "bad", events.append, init_weights=tmp_path / "junk.pt").run()
-    assert events[-1]["kind"] == "setup" and events[-1]["message"].startswith("The starting weights cannot be used")
+    assert events[-1].kind == "setup" and events[-1].message.startswith("The starting weights cannot be used")
 
 
 def test_a_run_folder_is_never_overwritten(straight_run):
     graph, folder, _ = straight_run
     events = run(graph, TrainConfig.from_graph(graph, **SMALL), folder)
-    assert events[-1]["type"] == "error" and "holds a run already" in events[-1]["message"]
+    assert isinstance(events[-1], Error) and "holds a run already" in events[-1].message
 
 
 def test_wrong_class_count_is_refused_before_training(tmp_path):
     events = run(load_graph("lenet5"), TrainConfig(dataset="shapes", threads=1), tmp_path / "run")
-    assert [e["type"] for e in events] == ["error"]
+    assert [type(e) for e in events] == [Error]
     error = events[0]
-    assert error["kind"] == "setup"
-    assert error["message"] == ("The network ends in 10 outputs but shapes has 3 classes; "
+    assert error.kind == "setup"
+    assert error.message == ("The network ends in 10 outputs but shapes has 3 classes; "
                                 "set the last layer to 3 outputs.")
     assert not (tmp_path / "run" / "metrics.csv").exists()
 
@@ -157,17 +164,17 @@ def test_a_graph_with_errors_is_refused(tmp_path):
     graph = load_graph("lenet5")
     graph.remove_nodes(["c3_tanh"])
     events = run(graph, TrainConfig(threads=1), tmp_path)
-    assert events[-1]["kind"] == "setup" and events[-1]["message"].startswith("The graph has errors: at s4:")
+    assert events[-1].kind == "setup" and events[-1].message.startswith("The graph has errors: at s4:")
 
 
 def test_a_nan_loss_stops_with_the_step_and_a_hint(tmp_path):
     config = TrainConfig(lr=1e8, optimizer="sgd", threads=1, limit=400, epochs=1)
     events = run(linear_net(), config, tmp_path)
     error = events[-1]
-    assert error["type"] == "error" and error["kind"] == "step"
+    assert isinstance(error, Error) and error.kind == "step"
     done = steps(events)
-    assert error["message"] == (f"The loss became NaN at step {len(done) + 1} (epoch 1); training stopped.")
-    assert "Lower the learning rate (now 1e+08)" in error["hint"]
+    assert error.message == (f"The loss became NaN at step {len(done) + 1} (epoch 1); training stopped.")
+    assert "Lower the learning rate (now 1e+08)" in error.hint
     rows = read(tmp_path / "metrics.csv")
     assert len(rows) == len(done) and not (tmp_path / "last.pt").exists()
 
@@ -179,29 +186,29 @@ def test_out_of_memory_stops_with_the_batch_size(tmp_path, monkeypatch):
     monkeypatch.setattr(Classification, "train_step", no_memory)
     events = run(load_graph("lenet5"), TrainConfig(threads=1, limit=100, device="cpu"), tmp_path)
     error = events[-1]
-    assert error["message"] == "The CPU ran out of memory at step 1 with a batch of 32."
-    assert error["hint"].startswith("Try a batch size of 16")
+    assert error.message == "The CPU ran out of memory at step 1 with a batch of 32."
+    assert error.hint.startswith("Try a batch size of 16")
 
 
 def test_pause_and_resume_between_steps(tmp_path):
     def pause_at_3(trainer, e):
-        if e["global_step"] == 3:
+        if e.global_step == 3:
             trainer.pause()
             threading.Timer(0.3, trainer.resume).start()
 
     # on the CPU every step reports at once; a GPU reports in bursts (the pause then lands later)
     config = TrainConfig(threads=1, limit=200, epochs=1, device="cpu")
     events = run(linear_net(), config, tmp_path, on_step=pause_at_3)
-    logs = [e["message"] for e in events if e["type"] == "log"]
+    logs = [e.message for e in of(Log, events)]
     assert "paused at step 3" in logs and "resumed" in logs
-    assert events[-1]["reason"] == "finished" and len(steps(events)) == 5
+    assert events[-1].reason == "finished" and len(steps(events)) == 5
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle", "step"])
 def test_learning_rate_schedules_follow_pytorch(tmp_path, schedule):
     config = TrainConfig(threads=1, limit=200, epochs=2, schedule=schedule, lr=0.05, optimizer="sgd",
                          step_size=1, gamma=0.5)
-    ours = [e["lr"] for e in steps(run(linear_net(), config, tmp_path))]
+    ours = [e.lr for e in steps(run(linear_net(), config, tmp_path))]
     total, per_epoch = len(ours), len(ours) // 2
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.05)
     sched = {"cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total),
@@ -223,17 +230,17 @@ def test_augmentation_and_cpu_only_settings_run(tmp_path):
     config = TrainConfig(threads=1, limit=100, epochs=1, augment=["random_crop", "hflip", "normalize"],
                          amp="bf16", channels_last=True, device="cpu")
     events = run(load_graph("lenet5"), config, tmp_path)
-    assert events[-1]["reason"] == "finished"
-    assert any("mixed precision (bf16) is for GPUs" in e.get("message", "") for e in events)
+    assert events[-1].reason == "finished"
+    assert any("mixed precision (bf16) is for GPUs" in e.message for e in of(Log, events))
 
 
 def test_image_size_resizes_the_data_and_the_graph_follows(tmp_path):
     graph = load_graph("lenet5")
     events = run(graph, TrainConfig(image_size=36, threads=1, limit=100, epochs=1), tmp_path / "a")
-    assert events[-1]["reason"] == "finished" and "1×8×8 → 1×36×36" in events[0]["dataset"]
+    assert events[-1].reason == "finished" and "1×8×8 → 1×36×36" in events[0].dataset
     events = run(graph, TrainConfig(image_size=16, threads=1, limit=100), tmp_path / "b")
-    assert events[-1]["kind"] == "setup"
-    assert events[-1]["message"].startswith("With digits images of 1×16×16 the graph fails at c5:")
+    assert events[-1].kind == "setup"
+    assert events[-1].message.startswith("With digits images of 1×16×16 the graph fails at c5:")
 
 
 def test_an_image_folder_trains_through_a_data_loader(tmp_path):
@@ -253,8 +260,8 @@ def test_an_image_folder_trains_through_a_data_loader(tmp_path):
     config = TrainConfig(dataset=f"folder:{tmp_path / 'images'}", batch_size=4, epochs=3, lr=0.05, threads=1,
                          augment=["normalize", "hflip"])
     events = run(g, config, tmp_path / "run")
-    assert events[0]["classes"] == ["dark", "light"] and events[0]["train_size"] == 16
-    assert [e for e in events if e["type"] == "epoch"][-1]["val"]["accuracy"] == 1.0
+    assert events[0].classes == ["dark", "light"] and events[0].train_size == 16
+    assert of(Epoch, events)[-1].val["accuracy"] == 1.0
 
 
 @pytest.mark.slow
@@ -262,17 +269,17 @@ def test_lenet5_learns_digits(tmp_path):
     """The issue's bar: LeNet-5 on digits at 32×32, 3 epochs on the CPU, ≥ 90 % validation accuracy."""
     graph = load_graph("lenet5")
     events = run(graph, TrainConfig.from_graph(graph, epochs=3, threads=1), tmp_path)
-    assert events[-1]["reason"] == "finished"
-    final = [e for e in events if e["type"] == "epoch"][-1]
-    assert final["val"]["accuracy"] >= 0.90, final["val"]
+    assert events[-1].reason == "finished"
+    final = of(Epoch, events)[-1]
+    assert final.val["accuracy"] >= 0.90, final.val
 
 
 @pytest.mark.slow
 def test_the_mlp_learns_digits(tmp_path):
     graph = load_graph("mlp")
     events = run(graph, TrainConfig.from_graph(graph, epochs=3, threads=1), tmp_path)
-    final = [e for e in events if e["type"] == "epoch"][-1]
-    assert final["val"]["accuracy"] >= 0.80, final["val"]
+    final = of(Epoch, events)[-1]
+    assert final.val["accuracy"] >= 0.80, final.val
 
 
 def test_frozen_blocks_keep_weights_and_batch_norm_statistics(tmp_path):
@@ -290,7 +297,7 @@ def test_frozen_blocks_keep_weights_and_batch_norm_statistics(tmp_path):
     trained = {}
     for lr in (0.01, 0.1):  # the same seed: the same initial weights in both runs
         events = run(g, TrainConfig(dataset="digits", lr=lr, **dict(SMALL, epochs=1)), tmp_path / f"lr{lr}")
-        assert events[-1]["type"] == "done"
+        assert isinstance(events[-1], Done)
         trained[lr] = state_dict_of(load_torch_file(tmp_path / f"lr{lr}" / "last.pt"))
     slow, fast = trained[0.01], trained[0.1]
     # BatchNorm starts at mean 0, variance 1, γ 1, β 0: a frozen one ends there too

@@ -8,6 +8,7 @@ from designer import load_graph
 from designer.graph.model import Graph
 from designer.train.config import TrainConfig
 from designer.train.engine import Trainer
+from designer.train.events import Done, Epoch, Error, Started, Step
 from designer.train.tasks.segmentation import mean_iou
 
 
@@ -15,8 +16,12 @@ def train(graph, config, folder):
     events = []
     trainer = Trainer(graph, config, folder, events.append)
     trainer.run()
-    assert events[-1]["type"] == "done", events[-1]
+    assert isinstance(events[-1], Done), events[-1]
     return trainer, events
+
+
+def of(kind, events):
+    return [e for e in events if isinstance(e, kind)]
 
 
 def small_unet() -> Graph:
@@ -73,11 +78,12 @@ def test_a_small_unet_segments_shapes(tmp_path):
     config = TrainConfig(dataset="shapes", epochs=2, batch_size=16, lr=3e-3, limit=600, threads=1)
     _, events = train(small_unet(), config, tmp_path)
     start = events[0]
-    assert start["task"] == "segmentation"
-    final = [e for e in events if e["type"] == "epoch"][-1]
-    assert final["val"]["mean_iou"] >= 0.6, final["val"]
-    assert np.array(final["confusion"]).shape == (2, 2)  # two maps: foreground against background
-    picture = final["images"]["segmentation"]
+    assert isinstance(start, Started) and start.task == "segmentation"
+    final = of(Epoch, events)[-1]
+    assert final.val["mean_iou"] >= 0.6, final.val
+    assert np.array(final.confusion).shape == (2, 2)  # two maps: foreground against background
+    assert final.predictions is None
+    picture = final.images["segmentation"]
     assert picture.dtype == np.uint8 and picture.shape[2] == 3
 
 
@@ -93,18 +99,20 @@ def test_mean_iou_and_pixel_accuracy_match_scikit_learn():
 def test_a_segmentation_network_needs_masks(tmp_path):
     events = []
     Trainer(small_unet(), TrainConfig(dataset="digits", threads=1), tmp_path, events.append).run()
-    assert events[-1]["kind"] == "setup" and "has no masks; train it on shapes" in events[-1]["message"]
+    assert isinstance(events[-1], Error) and events[-1].kind == "setup"
+    assert "has no masks; train it on shapes" in events[-1].message
 
 
 def test_the_vae_learns_and_samples_from_its_decoder(tmp_path):
     graph = load_graph("vae")
     trainer, events = train(graph, TrainConfig.from_graph(graph, epochs=2, threads=1), tmp_path)
-    assert events[0]["task"] == "vae"
-    epoch = [e for e in events if e["type"] == "epoch"][-1]
-    first = np.mean([e["loss"] for e in events if e["type"] == "step"][:5])
-    assert epoch["val"]["loss"] <= 0.7 * first, (first, epoch["val"])
-    assert set(epoch["val"]) == {"loss", "recon", "kl"}
-    assert epoch["images"]["samples"].shape[2] == 3 and epoch["images"]["reconstructions"].dtype == np.uint8
+    assert events[0].task == "vae"
+    epoch = of(Epoch, events)[-1]
+    first = np.mean([e.loss for e in of(Step, events)][:5])
+    assert epoch.val["loss"] <= 0.7 * first, (first, epoch.val)
+    assert set(epoch.val) == {"loss", "recon", "kl"}
+    assert all(list(e.values) == ["recon", "kl"] for e in of(Step, events))   # the VAE's step values
+    assert epoch.images["samples"].shape[2] == 3 and epoch.images["reconstructions"].dtype == np.uint8
     # samples are the decoder applied to z ~ N(0, I): the same as running its layers by hand
     model, task, device = trainer.task.nets["model"].eval(), trainer.task, trainer.device
     torch.manual_seed(5)
@@ -121,7 +129,7 @@ def test_a_vae_that_returns_only_its_reconstruction(tmp_path):
     graph = load_graph("vae")
     graph.remove_nodes(["mu_out", "logvar_out"])
     _, events = train(graph, TrainConfig.from_graph(graph, epochs=1, threads=1, limit=300), tmp_path)
-    kl = [e["kl"] for e in events if e["type"] == "step"]
+    kl = [e.values["kl"] for e in of(Step, events)]
     assert all(np.isfinite(kl)) and max(kl) > 0
 
 
@@ -130,15 +138,16 @@ def test_the_gan_runs_100_steps_without_nan(tmp_path):
     config = TrainConfig(dataset="digits", optimizer="adam", lr=2e-4, batch_size=32, epochs=3, max_steps=100,
                          threads=1)
     trainer, events = train(small_gan(), config, tmp_path)
-    assert events[0]["task"] == "gan"
-    rows = [e for e in events if e["type"] == "step"]
+    assert events[0].task == "gan"
+    rows = of(Step, events)
     assert len(rows) == 100
-    for name in ("loss", "d_loss", "g_loss", "d_real", "d_fake"):
-        assert all(np.isfinite(e[name]) for e in rows), name
+    assert all(list(e.scalars()) == ["loss", "d_loss", "g_loss", "d_real", "d_fake"] for e in rows)
+    assert all(np.isfinite(list(e.scalars().values())).all() for e in rows)
+    assert all(e.loss == pytest.approx(e.values["d_loss"] + e.values["g_loss"], rel=1e-5) for e in rows)
     assert trainer.optimizers["generator"].param_groups[0]["betas"] == (0.5, 0.999)
-    epochs = [e for e in events if e["type"] == "epoch"]
-    assert epochs and all(e["val"] == {} for e in epochs)
-    grid = epochs[-1]["images"]["samples"]
+    epochs = of(Epoch, events)
+    assert epochs and all(e.val == {} for e in epochs)
+    grid = epochs[-1].images["samples"]
     assert grid.shape == (8 * 18 + 2, 8 * 18 + 2, 3)  # 64 samples of 16×16, 2 pixels apart
     scripted = torch.jit.load(str(tmp_path / "model.pt"))  # the generator
     assert scripted(torch.zeros(3, 16)).shape == (3, 1, 16, 16)
@@ -148,4 +157,4 @@ def test_the_gan_preset_takes_a_step(tmp_path):
     graph = load_graph("gan")
     _, events = train(graph, TrainConfig.from_graph(graph, max_steps=2, batch_size=8, threads=1, limit=100),
                       tmp_path)
-    assert len([e for e in events if e["type"] == "step"]) == 2
+    assert len(of(Step, events)) == 2

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from designer.graph.fileformat import dumps
 from designer.graph.model import SetParam
+from designer.train.events import CRASH, Done, Epoch, Error, Started, Step
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +156,7 @@ def test_train_lenet5_on_digits_from_the_panel_then_stop_and_export(window, qtbo
 
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.session.state == "ended", timeout=60000)
-    assert panel.session.last_event["type"] == "done" and panel.session.last_event["reason"] == "stopped"
+    assert isinstance(panel.session.last_event, Done) and panel.session.last_event.reason == "stopped"
     assert panel.state_label.text().startswith("Stopped at step")
     assert not panel.version_note.isVisible() and panel.start_button.isEnabled()
     assert c.graph.nodes["f6"].params["out_features"] == 40    # the edit is still there
@@ -203,7 +204,7 @@ def test_killing_the_worker_mid_run_ends_the_run_and_leaves_the_window_working(w
     qtbot.waitUntil(lambda: panel.session.state == "ended", timeout=20000)
     assert panel.problem.isVisible()
     assert "ended unexpectedly" in panel.problem.text()
-    assert panel.session.last_event["type"] == "error"
+    assert isinstance(panel.session.last_event, Error) and panel.session.last_event.kind == CRASH
     # the window responds: timers fire, edits and undo work, the graph is whole
     fired = []
     from PySide6.QtCore import QTimer
@@ -236,7 +237,7 @@ class FakeHandle:
     def poll(self):
         with self.lock:
             out, self.waiting = self.waiting, []
-        if any(e["type"] in ("done", "error") for e in out):
+        if any(isinstance(e, (Done, Error)) for e in out):
             self.finished = True
         return out
 
@@ -244,9 +245,25 @@ class FakeHandle:
         return self.alive
 
 
-def step(i, loss=1.0, epoch=1):
-    return {"type": "step", "epoch": epoch, "step": i, "global_step": i, "loss": loss, "lr": 0.01,
-            "samples_per_s": 100.0, "time_s": i * 0.1}
+def step(i, loss=1.0, epoch=1, step_in_epoch=None, time_s=None, samples_per_s=100.0, lr=0.01, **values):
+    return Step(epoch=epoch, step=i if step_in_epoch is None else step_in_epoch, global_step=i, loss=loss, lr=lr,
+                samples_per_s=samples_per_s, time_s=i * 0.1 if time_s is None else time_s, values=values)
+
+
+def epoch_event(epoch, global_step=0, train=None, val=None, lr=0.01, **results):
+    return Epoch(epoch=epoch, global_step=global_step, time_s=1.0, lr=lr, train=train or {}, val=val or {},
+                 train_time_s=1.0, samples_per_s=100.0, **results)
+
+
+def start_event(epochs, steps_per_epoch, total_steps, device="cpu (1 thread)", resumed_at=None):
+    return Started(config={"epochs": epochs}, epochs=epochs, device=device, task="classification",
+                   task_description="classification", dataset="digits", classes=[], train_size=100, val_size=20,
+                   steps_per_epoch=steps_per_epoch, total_steps=total_steps, world_size=1, resumed_at=resumed_at,
+                   columns=[], run_dir="run")
+
+
+def done_event(reason="finished"):
+    return Done(reason=reason, run_dir="run", best=None, epoch=1, global_step=1, time_s=1.0)
 
 
 def test_the_event_pump_coalesces_steps_keeps_the_order_and_ends_once(qtbot):
@@ -254,17 +271,17 @@ def test_the_event_pump_coalesces_steps_keeps_the_order_and_ends_once(qtbot):
     handle = FakeHandle()
     pump = EventPump(handle)
     got = []
-    pump.steps.connect(lambda events: got.append(("steps", [e["global_step"] for e in events])))
-    pump.event.connect(lambda e: got.append((e["type"], e.get("epoch"))))
-    pump.ended.connect(lambda e: got.append(("end", e["type"])))
-    handle.put(*[step(i) for i in range(1, 201)], {"type": "epoch", "epoch": 1}, step(201), step(202))
+    pump.steps.connect(lambda events: got.append(("steps", [e.global_step for e in events])))
+    pump.event.connect(lambda e: got.append((type(e).__name__, e.epoch)))
+    pump.ended.connect(lambda e: got.append(("end", type(e).__name__)))
+    handle.put(*[step(i) for i in range(1, 201)], epoch_event(1), step(201), step(202))
     pump.start()
     qtbot.waitUntil(lambda: len(got) >= 3, timeout=5000)
-    assert got[:3] == [("steps", list(range(1, 201))), ("epoch", 1), ("steps", [201, 202])]
-    handle.put({"type": "done", "reason": "finished"}, step(999))
-    qtbot.waitUntil(lambda: ("end", "done") in got, timeout=5000)
+    assert got[:3] == [("steps", list(range(1, 201))), ("Epoch", 1), ("steps", [201, 202])]
+    handle.put(done_event(), step(999))
+    qtbot.waitUntil(lambda: ("end", "Done") in got, timeout=5000)
     qtbot.wait(100)
-    assert got.count(("end", "done")) == 1 and not any(k == "steps" and 999 in v for k, v in got)
+    assert got.count(("end", "Done")) == 1 and not any(k == "steps" and 999 in v for k, v in got)
     assert pump.finished
 
 
@@ -280,7 +297,7 @@ def test_a_worker_that_dies_silently_ends_the_run_with_a_reason(qtbot, monkeypat
     handle.alive = False
     handle.exitcode = -9
     qtbot.waitUntil(lambda: bool(ended), timeout=5000)
-    assert ended[0]["type"] == "error" and "exit code -9" in ended[0]["message"]
+    assert isinstance(ended[0], Error) and ended[0].kind == CRASH and "exit code -9" in ended[0].message
 
 
 # ---- plots -----------------------------------------------------------------------------------
@@ -290,15 +307,14 @@ def fake_run(steps=300, epochs=3, scale=1.0, seed=0):
     rng = np.random.default_rng(seed)
     h = History()
     per = steps // epochs
-    events = [{"type": "step", "epoch": i // per + 1, "step": i % per + 1, "global_step": i + 1,
-               "loss": float(scale * np.exp(-i / 80) + 0.05 * rng.random()), "lr": 0.01 * 0.5 ** (i // per),
-               "samples_per_s": 500.0, "time_s": 0.01 * i} for i in range(steps)]
+    events = [step(i + 1, epoch=i // per + 1, step_in_epoch=i % per + 1,
+                   loss=float(scale * np.exp(-i / 80) + 0.05 * rng.random()), lr=0.01 * 0.5 ** (i // per),
+                   samples_per_s=500.0, time_s=0.01 * i) for i in range(steps)]
     h.add_steps(events[:100])
     h.add_steps(events[100:])
     for e in range(1, epochs + 1):
-        h.add_epoch({"epoch": e, "global_step": e * per, "time_s": 1.0, "lr": 0.01,
-                     "train": {"loss": 1.0 / e, "accuracy": 0.5 + 0.1 * e},
-                     "val": {"loss": 1.2 / e, "accuracy": 0.45 + 0.1 * e}})
+        h.add_epoch(epoch_event(e, e * per, train={"loss": 1.0 / e, "accuracy": 0.5 + 0.1 * e},
+                                val={"loss": 1.2 / e, "accuracy": 0.45 + 0.1 * e}))
     return h, events
 
 
@@ -327,11 +343,11 @@ def test_plots_draw_smooth_zoom_read_out_compare_and_save(qtbot, tmp_path, theme
     h, events = fake_run()
     plots.set_history(h)
     raw = data(plots._items["loss_raw"])
-    assert len(raw[0]) == 300 and np.allclose(raw[1], [e["loss"] for e in events])
+    assert len(raw[0]) == 300 and np.allclose(raw[1], [e.loss for e in events])
     plots.smoothing.setValue(90)
     plots.redraw()
     smoothed = data(plots._items["loss_smooth"])[1]
-    assert np.allclose(smoothed, reference_smoothing([e["loss"] for e in events], 0.9))
+    assert np.allclose(smoothed, reference_smoothing([e.loss for e in events], 0.9))
     vx, vy = data(plots._items["epoch_loss"])
     assert list(vx) == [100, 200, 300] and np.allclose(vy, [1.2, 0.6, 0.4])
     assert np.allclose(data(plots._items["metric_val_accuracy"])[1], [0.55, 0.65, 0.75])
@@ -340,7 +356,7 @@ def test_plots_draw_smooth_zoom_read_out_compare_and_save(qtbot, tmp_path, theme
     assert plots.loss_plot.ctrl.logYCheck.isChecked()
 
     text = plots.show_readout(151.4)
-    assert text.startswith("step 151 (epoch 2)") and f"loss {events[150]['loss']:.4g}" in text
+    assert text.startswith("step 151 (epoch 2)") and f"loss {events[150].loss:.4g}" in text
     assert text.endswith("after epoch 1: validation loss 1.2, accuracy 55.0%")
 
     plots.log_scale.setChecked(False)
@@ -358,8 +374,8 @@ def test_plots_draw_smooth_zoom_read_out_compare_and_save(qtbot, tmp_path, theme
     assert not QImage(str(tmp_path / "curves.png")).isNull()
     plots.save_csv(tmp_path / "metrics.csv")
     back = History.from_csv(tmp_path / "metrics.csv")
-    assert np.allclose(back.column("loss"), [e["loss"] for e in events])
-    assert np.allclose(back.column("lr"), [e["lr"] for e in events])
+    assert np.allclose(back.column("loss"), [e.loss for e in events])
+    assert np.allclose(back.column("lr"), [e.lr for e in events])
     assert back.epochs[-1]["val"] == {"loss": pytest.approx(0.4), "accuracy": pytest.approx(0.75)}
 
 
@@ -417,15 +433,15 @@ def test_progress_bars_speed_elapsed_and_eta(qtbot, themed):
     qtbot.addWidget(strip)
     strip.starting()
     assert strip.epoch_bar.maximum() == 0          # busy while PyTorch loads
-    strip.on_start({"config": {"epochs": 4}, "steps_per_epoch": 50, "total_steps": 200, "device": "cpu (1 thread)"})
+    strip.on_start(start_event(4, 50, 200))
     assert not strip.memory.isVisibleTo(strip)     # no GPU: no memory read-out
-    strip.on_steps([{"global_step": 1, "epoch": 1, "step": 1, "time_s": 1.0, "samples_per_s": 320.0}])
-    strip.on_steps([{"global_step": 61, "epoch": 2, "step": 11, "time_s": 7.0, "samples_per_s": 320.0}])
+    strip.on_steps([step(1, epoch=1, step_in_epoch=1, time_s=1.0, samples_per_s=320.0)])
+    strip.on_steps([step(61, epoch=2, step_in_epoch=11, time_s=7.0, samples_per_s=320.0)])
     assert strip.epoch_bar.value() == 1 and strip.step_bar.value() == 11
     assert strip.step_bar.text().startswith("Step 11 of 50") or "Step 11 of 50" in strip.step_bar.format()
     assert strip.speed.text() == "320 img/s" and strip.elapsed.text() == "0:07"
     assert strip.eta.text() == "0:14"               # 139 steps left at 60 steps / 6 s
-    strip.on_start({"config": {"epochs": 1}, "steps_per_epoch": 5, "total_steps": 5, "device": "cuda:0 (H100)"})
+    strip.on_start(start_event(1, 5, 5, device="cuda:0 (H100)"))
     strip.show_memory(3 * 2**30)
     assert strip.memory.isVisibleTo(strip) and strip.memory.text() == "3.0 GiB"
     log = LogView()
@@ -452,8 +468,8 @@ def test_results_show_the_confusion_matrix_and_predictions_mistakes_first(qtbot,
     true = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5]
     confusion = np.eye(10, dtype=int) * 30
     confusion[4, 9] = 2
-    event = {"epoch": 1, "images": {"predictions": picture}, "confusion": confusion.tolist(),
-             "predictions": {"predicted": predicted, "true": true, "columns": 8}}
+    event = epoch_event(1, images={"predictions": picture}, confusion=confusion.tolist(),
+                        predictions={"predicted": predicted, "true": true, "columns": 8})
     view = ResultsView()
     qtbot.addWidget(view)
     view.set_classes([str(i) for i in range(10)])
@@ -477,13 +493,13 @@ def test_gan_samples_go_through_the_epochs_with_a_slider(qtbot, themed):
     view.show()
     pictures = [np.full((20, 30, 3), 40 * e, dtype=np.uint8) for e in range(1, 4)]
     for e, picture in enumerate(pictures, start=1):
-        view.add_epoch({"epoch": e, "images": {"samples": picture}})
+        view.add_epoch(epoch_event(e, images={"samples": picture}))
     assert view.slider.isEnabled() and view.slider.maximum() == 2
     title, shown = view.pictures["samples"]
     assert np.array_equal(shown.array, pictures[2]) and "same noise" in title.text()
     view.slider.setValue(0)
     assert np.array_equal(shown.array, pictures[0]) and view.epoch_label.text().startswith("Epoch 1")
-    view.add_epoch({"epoch": 4, "images": {"samples": pictures[0]}})
+    view.add_epoch(epoch_event(4, images={"samples": pictures[0]}))
     assert view.slider.value() == 0                  # looking back: a new epoch does not pull the view
 
 
@@ -493,11 +509,11 @@ def test_vae_and_segmentation_pictures(qtbot, themed):
     qtbot.addWidget(view)
     view.show()
     recon, samples = np.zeros((20, 40, 3), np.uint8), np.ones((30, 30, 3), np.uint8)
-    view.add_epoch({"epoch": 1, "images": {"reconstructions": recon, "samples": samples}})
+    view.add_epoch(epoch_event(1, images={"reconstructions": recon, "samples": samples}))
     assert view.pictures["reconstructions"][1].isVisible() and view.pictures["samples"][1].isVisible()
     assert not view.confusion.isVisible()
     view.set_classes(["circle", "square", "triangle"])
-    view.add_epoch({"epoch": 2, "images": {"segmentation": recon}, "confusion": [[5, 1], [0, 4]]})
+    view.add_epoch(epoch_event(2, images={"segmentation": recon}, confusion=[[5, 1], [0, 4]]))
     assert view.pictures["segmentation"][1].isVisible() and not view.pictures["samples"][1].isVisible()
     assert view.confusion.classes == ["background", "foreground"]
 
@@ -519,7 +535,7 @@ def stopped_run(tmp_path_factory):
 
     def on_event(e):
         events.append(e)
-        if e["type"] == "step" and e["global_step"] == 12:
+        if isinstance(e, Step) and e.global_step == 12:
             trainer.stop()
     trainer = Trainer(graph, TrainConfig(epochs=3, limit=160, batch_size=16, threads=1), run, on_event)
     trainer.run()
@@ -556,9 +572,9 @@ def test_the_runs_list_shows_compares_and_resumes_earlier_runs(qtbot, themed, st
     assert panel.runs.resume_button.isEnabled() and panel.runs.export_button.isEnabled()
 
     qtbot.mouseClick(panel.runs.view_button, Qt.MouseButton.LeftButton)
-    steps = [e for e in events if e["type"] == "step"]
+    steps = [e for e in events if isinstance(e, Step)]
     assert panel.history.step_count == len(steps) == 12
-    assert np.allclose(panel.history.column("loss"), [e["loss"] for e in steps])
+    assert np.allclose(panel.history.column("loss"), [e.loss for e in steps])
     assert panel.results.epochs == [] and panel.shown_run == run
     qtbot.mouseClick(panel.runs.compare_button, Qt.MouseButton.LeftButton)
     assert list(panel.plots.overlays) == [run.name]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from designer.cli.load import load_or_exit
 from designer.train.config import AMP_MODES, AUGMENTS, DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, TASKS
+from designer.train.events import SETUP, Done, Epoch, Error, Log, Started, Step
 
 
 def add_arguments(parser):
@@ -79,46 +80,45 @@ class Progress:
         self.first_step = None
         self.started = time.perf_counter()
         self.bar_shown = False
-        self.last_epoch: dict | None = None
+        self.last_epoch: Epoch | None = None
 
-    def __call__(self, event: dict) -> None:
-        kind = event["type"]
-        if kind == "start":
-            self.total, self.per_epoch = event["total_steps"], event["steps_per_epoch"]
-            self.epochs = event["config"]["epochs"]
-            resumed = f", resumed at step {event['resumed_at']}" if event["resumed_at"] else ""
-            procs = f", {event['world_size']} processes" if event["world_size"] > 1 else ""
-            self._line(f"{event['task_description']} on {event['device']}{procs}: {self.total} steps"
-                       f" ({self.per_epoch} an epoch){resumed}")
-        elif kind == "log":
-            self._line(event["message"])
-        elif kind == "step":
-            self._step(event)
-        elif kind == "epoch":
-            self.last_epoch = event
-            self._line(f"epoch {event['epoch']}/{self.epochs}: " + _metrics(event["train"], "train")
-                       + ("; " + _metrics(event["val"], "val") if event["val"] else ""))
-        elif kind == "error":
-            self._line(f"error: {event['message']}")
-            if event.get("hint"):
-                self._line(f"hint: {event['hint']}")
+    def __call__(self, event) -> None:
+        match event:
+            case Started():
+                self.total, self.per_epoch, self.epochs = event.total_steps, event.steps_per_epoch, event.epochs
+                resumed = f", resumed at step {event.resumed_at}" if event.resumed_at else ""
+                procs = f", {event.world_size} processes" if event.world_size > 1 else ""
+                self._line(f"{event.task_description} on {event.device}{procs}: {self.total} steps"
+                           f" ({self.per_epoch} an epoch){resumed}")
+            case Log():
+                self._line(event.message)
+            case Step():
+                self._step(event)
+            case Epoch():
+                self.last_epoch = event
+                self._line(f"epoch {event.epoch}/{self.epochs}: " + _metrics(event.train, "train")
+                           + ("; " + _metrics(event.val, "val") if event.val else ""))
+            case Error():
+                self._line(f"error: {event.message}")
+                if event.hint:
+                    self._line(f"hint: {event.hint}")
 
-    def _step(self, e: dict) -> None:
+    def _step(self, e: Step) -> None:
         now = time.perf_counter()
         if self.first_step is None:
-            self.first_step = (now, e["global_step"])
-        final = e["global_step"] >= self.total or e["step"] == self.per_epoch
+            self.first_step = (now, e.global_step)
+        final = e.global_step >= self.total or e.step == self.per_epoch
         if now - self.last_draw < (0.1 if self.tty else 5.0) and not (self.tty and final):
             return
         self.last_draw = now
         t0, s0 = self.first_step
-        done = e["global_step"] - s0
-        eta = _clock((self.total - e["global_step"]) * (now - t0) / done) if done > 0 else "…"
+        done = e.global_step - s0
+        eta = _clock((self.total - e.global_step) * (now - t0) / done) if done > 0 else "…"
         width = 20
-        filled = int(width * e["step"] / max(self.per_epoch, 1))
-        text = (f"epoch {e['epoch']}/{self.epochs} [{'#' * filled}{'.' * (width - filled)}] "
-                f"step {e['step']}/{self.per_epoch}  loss {e['loss']:.4f}  "
-                f"{e['samples_per_s']:,.0f} samples/s  ETA {eta}")
+        filled = int(width * e.step / max(self.per_epoch, 1))
+        text = (f"epoch {e.epoch}/{self.epochs} [{'#' * filled}{'.' * (width - filled)}] "
+                f"step {e.step}/{self.per_epoch}  loss {e.loss:.4f}  "
+                f"{e.samples_per_s:,.0f} samples/s  ETA {eta}")
         if self.tty:
             self.stream.write("\r" + text.ljust(100)[:max(len(text), 100)])
             self.stream.flush()
@@ -150,16 +150,16 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def summary_line(event: dict, progress: Progress) -> str:
-    best = event.get("best") or {}
+def summary_line(event: Done, progress: Progress) -> str:
+    best = event.best or {}
     what = ""
     if best.get("metric"):
         value = best["value"]
         shown = f"{value * 100:.1f} %" if best["metric"] in ("accuracy", "mean_iou") else f"{value:.4f}"
         what = f", best val {best['metric']} {shown} (epoch {best['epoch']})"
-    epochs = event["epoch"]
-    return (f"{event['reason']}: {epochs} epoch{'s' if epochs != 1 else ''}, {event['global_step']} steps in "
-            f"{event['time_s']:.1f} s{what} → {event['run_dir']}")
+    epochs = event.epoch
+    return (f"{event.reason}: {epochs} epoch{'s' if epochs != 1 else ''}, {event.global_step} steps in "
+            f"{event.time_s:.1f} s{what} → {event.run_dir}")
 
 
 def run(args) -> int:
@@ -184,8 +184,8 @@ def run(args) -> int:
         last = trainer.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    if last["type"] == "done":
+    if isinstance(last, Done):
         if trainer.procs.main:
             print(summary_line(last, progress))
         return 0
-    return 2 if last.get("kind") == "setup" else 1
+    return 2 if last.kind == SETUP else 1

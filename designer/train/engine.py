@@ -1,33 +1,14 @@
 """The training engine: `Trainer(graph, config, run_dir, on_event).run()`.
 
-It trains the compiled graph and reports through `on_event(dict)`; every event is
-a plain picklable dict (the GUI receives them from a worker process):
-
-    {"type": "start", "config": {...}, "device": "cpu (2 threads)", "task": "classification",
-     "dataset": "...", "classes": [...], "train_size": 1438, "val_size": 359,
-     "steps_per_epoch": 45, "total_steps": 135,
-     "world_size": 1, "resumed_at": None | global step, "columns": [metrics.csv columns]}
-    {"type": "step", "epoch": 1, "step": 7, "global_step": 7, "loss": 2.1, "lr": 0.001,
-     "samples_per_s": 5400.0, "time_s": 0.4, ...the task's other step values (VAE: recon, kl; GAN: d_loss…)}
-    {"type": "epoch", "epoch": 1, "global_step": 45, "train": {"loss", "accuracy"…},
-     "train_time_s": seconds spent in this epoch's steps, "samples_per_s": their throughput,
-     "val": {"loss", "accuracy", "top5"…}, "confusion": [[…]] (classification, segmentation),
-     "images": {name: uint8 H×W×3 numpy picture} (see each task), and task extras
-     (classification: "predictions": {"predicted", "true", "columns"})}
-    {"type": "checkpoint", "kind": "last" | "best" | "model", "path": "...", "epoch", "global_step"}
-    {"type": "log", "message": "..."}
-    {"type": "done", "reason": "finished" | "stopped", "run_dir": "...", "best": {...} | None,
-     "epoch", "global_step", "time_s"}
-    {"type": "error", "message": "one sentence", "hint": "what to try", "kind": "setup" | "step" | "crash"}
-
-"done" or "error" is always the last event. Step events are sent in bursts of
-`log_every` steps: on a GPU the losses stay on the device between bursts, so
-the loop never waits for the GPU just to report.
+It trains the compiled graph and reports through `on_event(event)`, with the
+frozen dataclasses of designer.train.events (Started, Step, Epoch, Checkpoint, Log,
+and last of all Done or Error); `run()` returns the last one. They are documented
+there, with the one `to_dict` / `from_dict` that carries them out of the process.
 
 `pause()`, `resume()` and `stop()` only set flags, checked between steps, so
 they can be called from any thread (or, through `designer.train.worker`, from
 another process). A stop finishes the step under way, saves last.pt and
-model.pt, and ends with "done", reason "stopped"; `Trainer(..., resume=True)`
+model.pt, and ends with Done(reason="stopped"); `Trainer(..., resume=True)`
 continues from last.pt. `Trainer(..., init_weights=path)` starts the layers that fit
 from a weights file or another run's checkpoint (fine-tuning; frozen blocks stay frozen).
 
@@ -51,6 +32,7 @@ from .config import TrainConfig
 from .datasets import FileSet, open_dataset
 from .device import amp_dtype, describe, pick_device, tune_for
 from .errors import TrainSetupError, TrainStepError
+from .events import Checkpoint, Done, Epoch, Error, Event, Log, Started, Step
 from .metrics_log import MetricsLog, columns_for
 from .optim import Schedule, make_optimizer
 from .run_folder import BEST, LAST, METRICS, MODEL, RunFolder
@@ -87,9 +69,9 @@ class Trainer:
         self._stop.set()
 
     # ---- the run ---------------------------------------------------------------------------------
-    def run(self) -> dict:
-        """Train; returns the last event ("done" or "error"). Errors the user can act on
-        become an "error" event; anything else is reported and raised again."""
+    def run(self) -> Done | Error:
+        """Train; returns the last event (Done or Error). Errors the user can act on
+        become an Error event; anything else is reported and raised again."""
         threads = torch.get_num_threads()
         try:
             self.procs = distributed.from_env(self.config.device)
@@ -109,15 +91,15 @@ class Trainer:
             self.procs.close()
             torch.set_num_threads(threads)  # `threads` was for this run, not for the whole process
 
-    def emit(self, event: dict) -> None:
+    def emit(self, event: Event) -> None:
         if self.procs.main:
             self.on_event(event)
 
     def _log(self, message: str) -> None:
-        self.emit({"type": "log", "message": message})
+        self.emit(Log(message))
 
-    def _error(self, message: str, hint: str, kind: str) -> dict:
-        event = {"type": "error", "message": message, "hint": hint, "kind": kind}
+    def _error(self, message: str, hint: str, kind: str) -> Error:
+        event = Error(message, hint, kind)
         self.emit(event)
         return event
 
@@ -211,12 +193,13 @@ class Trainer:
         procs.barrier()
         log_every = config.log_every or (1 if device.type == "cpu" else GPU_LOG_EVERY)
         self.log_every = log_every
-        self.emit({"type": "start", "config": config.to_dict(), "device": describe(device), "task": kind,
-                   "task_description": task.describe(), "dataset": source.note, "classes": source.class_names,
-                   "train_size": len(source.train), "val_size": len(source.val),
-                   "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
-                   "world_size": procs.world, "resumed_at": self.global_step if self.resuming else None,
-                   "columns": self.columns, "run_dir": str(self.folder.path)})
+        self.emit(Started(config=config.to_dict(), epochs=config.epochs, device=describe(device), task=kind,
+                          task_description=task.describe(), dataset=source.note,
+                          classes=list(source.class_names), train_size=len(source.train),
+                          val_size=len(source.val), steps_per_epoch=self.steps_per_epoch,
+                          total_steps=self.total_steps, world_size=procs.world,
+                          resumed_at=self.global_step if self.resuming else None,
+                          columns=list(self.columns), run_dir=str(self.folder.path)))
         self._log(f"{source.name}: {source.note}; {len(source.train)} for training, {len(source.val)} for "
                   f"validation; {task.describe()} on {describe(device)}")
 
@@ -275,8 +258,7 @@ class Trainer:
         self.log.flush()
         path = self.folder.file(name)
         checkpoint.save(self._state(meter), path)
-        self.emit({"type": "checkpoint", "kind": name.split(".")[0], "path": str(path),
-                   "epoch": self.epoch, "global_step": self.global_step})
+        self.emit(Checkpoint(name.split(".")[0], str(path), self.epoch, self.global_step))
 
     def _load_checkpoint(self) -> None:
         path = self.folder.file(LAST)
@@ -311,7 +293,7 @@ class Trainer:
     def _elapsed(self) -> float:
         return self.time_offset + (time.perf_counter() - self._t0 - self._paused)
 
-    def _train(self) -> dict:
+    def _train(self) -> Done:
         config, task, procs = self.config, self.task, self.procs
         self._t0, self._paused = time.perf_counter(), 0.0
         self._pending: list = []
@@ -349,8 +331,7 @@ class Trainer:
         reason = "stopped" if stopped else "finished"
         if capped:
             self._log(f"stopped after max_steps = {config.max_steps} steps")
-        event = {"type": "done", "reason": reason, "run_dir": str(self.folder.path), "best": self.best,
-                 "epoch": self.epoch, "global_step": self.global_step, "time_s": self._elapsed()}
+        event = Done(reason, str(self.folder.path), self.best, self.epoch, self.global_step, self._elapsed())
         self.emit(event)
         return event
 
@@ -451,11 +432,10 @@ class Trainer:
                 raise TrainStepError(
                     f"The loss became {what} at step {global_step} (epoch {epoch + 1}); training stopped.",
                     f"Lower the learning rate (now {self.config.lr:g}), e.g. to {self.config.lr / 10:g}.")
-            event = {"type": "step", "epoch": epoch + 1, "step": step, "global_step": global_step,
-                     "lr": lr, "samples_per_s": rate, "time_s": elapsed}
-            event.update(zip(names, vals))
+            scalars = dict(zip(names, vals))
+            event = Step(epoch + 1, step, global_step, scalars.pop("loss"), lr, rate, elapsed, scalars)
             if self.log is not None:
-                self.log.write(dict(event, kind="step"))
+                self.log.write(dict(event.row(), kind="step"))
             self.emit(event)
         self._pending.clear()
         self._window_start, self._window_samples = now, 0
@@ -479,14 +459,11 @@ class Trainer:
             if val:
                 self.log.write(dict(base, kind="val", **val))
         improved = self._track_best(epoch, val or train)
-        event = {"type": "epoch", "epoch": epoch, "global_step": self.global_step, "train": train, "val": val,
-                 "images": extras.pop("images", {}), "time_s": base["time_s"],
-                 "train_time_s": self._epoch_time,
-                 "samples_per_s": self._epoch_samples / max(self._epoch_time, 1e-9)}
-        if confusion is not None:
-            event["confusion"] = confusion
-        event.update(extras)
-        self.emit(event)
+        self.emit(Epoch(epoch=epoch, global_step=self.global_step, time_s=base["time_s"], lr=base["lr"],
+                        train=train, val=val, train_time_s=self._epoch_time,
+                        samples_per_s=self._epoch_samples / max(self._epoch_time, 1e-9),
+                        images=extras.get("images", {}), confusion=confusion,
+                        predictions=extras.get("predictions")))
         self.epoch, self.step = epoch, 0
         self._save(LAST, None)
         if improved:
@@ -563,11 +540,10 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - the checkpoints still hold the weights
             self._log(f"model.pt could not be written ({exc}); last.pt holds the weights")
             return
-        self.emit({"type": "checkpoint", "kind": "model", "path": str(path), "epoch": self.epoch,
-                   "global_step": self.global_step})
+        self.emit(Checkpoint("model", str(path), self.epoch, self.global_step))
 
 
-def train(graph, config: TrainConfig, run_dir, on_event=None, resume: bool = False) -> dict:
+def train(graph, config: TrainConfig, run_dir, on_event=None, resume: bool = False) -> Done | Error:
     """Train in this thread; returns the last event."""
     return Trainer(graph, config, run_dir, on_event, resume=resume).run()
 

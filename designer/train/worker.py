@@ -2,9 +2,9 @@
 there cannot take the window down.
 
     handle = start_worker(document_json, config_dict, run_dir)
-    handle.events           a multiprocessing Queue of event dicts (designer.train.engine)
-    handle.poll()           the events waiting now, without blocking; when the process has
-                            died without a last event, an "error" event says so
+    handle.events           a multiprocessing Queue of events as dicts (designer.train.events.to_dict)
+    handle.poll()           the events waiting now, as designer.train.events instances, without
+                            blocking; when the process has died without a last event, an Error says so
     handle.pause() / resume() / stop()     flags the trainer checks between steps
     handle.is_alive(), handle.kill(), handle.join(timeout), handle.exitcode
 
@@ -18,13 +18,13 @@ import multiprocessing as mp
 import queue
 import traceback
 
-TERMINAL = ("done", "error")
+from .events import CRASH, SETUP, TERMINAL, Error, Event, from_dict, to_dict
 
 
 def _main(document_json: str, config_dict: dict, run_dir: str, resume: bool, events, pause, stop,
           init_weights: str | None = None) -> None:
-    def send(event):
-        events.put(event)
+    def send(event: Event) -> None:
+        events.put(to_dict(event))   # plain dicts through the pipe: only events.py knows their keys
 
     try:
         from designer.graph.errors import GraphError
@@ -36,14 +36,14 @@ def _main(document_json: str, config_dict: dict, run_dir: str, resume: bool, eve
             graph = loads(document_json)
             config = TrainConfig.from_dict(config_dict)
         except (GraphError, TrainSetupError) as exc:
-            send({"type": "error", "message": str(exc), "hint": "", "kind": "setup"})
+            send(Error(str(exc), "", SETUP))
             return
         Trainer(graph, config, run_dir, send, resume=resume, stop_event=stop, pause_event=pause,
                 init_weights=init_weights).run()
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the window hears of it
-        send({"type": "error", "message": f"The training process failed: {type(exc).__name__}: {exc}",
-              "hint": "This is a bug in Network Designer; the details are in 'traceback'.",
-              "kind": "crash", "traceback": traceback.format_exc()})
+        send(Error(f"The training process failed: {type(exc).__name__}: {exc}",
+                   "This is a bug in Network Designer; the traceback below says where.", CRASH,
+                   traceback.format_exc()))
 
 
 class TrainingHandle:
@@ -52,7 +52,7 @@ class TrainingHandle:
         self.events = events
         self._pause = pause
         self._stop = stop
-        self.finished = False  # a "done" or "error" event has been taken from the queue
+        self.finished = False  # a Done or Error event has been taken from the queue
 
     def pause(self) -> None:
         self._pause.set()
@@ -77,27 +77,30 @@ class TrainingHandle:
     def exitcode(self) -> int | None:
         return self.process.exitcode
 
-    def poll(self, limit: int = 10000) -> list[dict]:
+    def poll(self, limit: int = 10000) -> list[Event]:
         """The events that have arrived, oldest first (at most `limit`). When the process
-        has ended without a "done" or "error" event, the list ends with an "error" event
-        saying so, once."""
+        has ended without a Done or Error event, the list ends with an Error saying so, once."""
         out = []
         alive = self.process.is_alive()
         while len(out) < limit:
             try:
-                event = self.events.get_nowait()
+                event = from_dict(self.events.get_nowait())
             except queue.Empty:
                 break
             out.append(event)
-            if event.get("type") in TERMINAL:
+            if isinstance(event, TERMINAL):
                 self.finished = True
         if not alive and not self.finished and not out:
             self.finished = True
             code = self.process.exitcode
-            out.append({"type": "error", "kind": "crash",
-                        "message": f"The training process ended unexpectedly (exit code {code}).",
-                        "hint": "It may have run out of memory; try a smaller batch size."})
+            out.append(died(code))
         return out
+
+
+def died(exitcode) -> Error:
+    """The Error for a training process that ended without a last event."""
+    return Error(f"The training process ended unexpectedly (exit code {exitcode}).",
+                 "It may have run out of memory; try a smaller batch size.", CRASH)
 
 
 def start_worker(document_json, config_dict: dict, run_dir, resume: bool = False,

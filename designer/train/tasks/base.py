@@ -153,7 +153,8 @@ class Task:
 
     @torch.no_grad()
     def epoch_images(self, batch: Batch, ctx: StepContext) -> dict:
-        """{"images": {name: uint8 H×W×3 picture}, other keys added to the epoch event}."""
+        """{"images": {name: uint8 H×W×3 picture}} and, for a classification, "predictions":
+        {"predicted", "true", "columns"} of the "predictions" picture (events.Epoch)."""
         return {}
 
     def export_module(self) -> nn.Module:

@@ -20,16 +20,18 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from designer.train.events import TERMINAL, Step
+from designer.train.worker import died
+
 TICK_MS = 33               # ~30 Hz
 READ_PAUSE_S = 0.01        # the reader's sleep when the queue is empty
 DEAD_QUIET_S = 3.0         # a dead worker and no terminal event for this long: the run is over
-TERMINAL = ("done", "error")
 
 
 class EventPump(QObject):
-    steps = Signal(list)     # step events since the last tick, oldest first
-    event = Signal(dict)     # any other event ("start", "epoch", "checkpoint", "log"), in order
-    ended = Signal(dict)     # the last event, "done" or "error", exactly once
+    steps = Signal(list)     # Step events since the last tick, oldest first
+    event = Signal(object)   # any other event (Started, Epoch, Checkpoint, Log), in order
+    ended = Signal(object)   # the last event, Done or Error, exactly once
 
     def __init__(self, handle, parent=None, tick_ms: int = TICK_MS):
         super().__init__(parent)
@@ -60,7 +62,7 @@ class EventPump(QObject):
             if events:
                 self._inbox.extend(events)
                 self._last_read = time.monotonic()
-                if any(e.get("type") in TERMINAL for e in events):
+                if any(isinstance(e, TERMINAL) for e in events):
                     return
             else:
                 time.sleep(READ_PAUSE_S)
@@ -74,16 +76,15 @@ class EventPump(QObject):
         if not batch:
             self._watchdog()
             return
-        steps: list[dict] = []
+        steps: list[Step] = []
         for event in batch:
-            kind = event.get("type")
-            if kind == "step":
+            if isinstance(event, Step):
                 steps.append(event)
                 continue
             if steps:
                 self.steps.emit(steps)
                 steps = []
-            if kind in TERMINAL:
+            if isinstance(event, TERMINAL):
                 self._end(event)
                 return
             self.event.emit(event)
@@ -95,12 +96,9 @@ class EventPump(QObject):
         if self.finished or self.handle.is_alive():
             return
         if time.monotonic() - self._last_read > DEAD_QUIET_S and not self._inbox:
-            code = getattr(self.handle, "exitcode", None)
-            self._end({"type": "error", "kind": "crash",
-                       "message": f"The training process ended unexpectedly (exit code {code}).",
-                       "hint": "It may have run out of memory; try a smaller batch size."})
+            self._end(died(getattr(self.handle, "exitcode", None)))
 
-    def _end(self, event: dict) -> None:
+    def _end(self, event) -> None:
         self.finished = True
         self.close()
         self.ended.emit(event)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from designer.train.events import Epoch, Step
+
 STEP_KEYS_FIXED = ("epoch", "step", "global_step", "time_s", "lr", "samples_per_s")
 
 
@@ -46,12 +48,15 @@ class History:
         self.revision = 0                     # bumped on every change: views redraw when it moves
 
     # ---- filling ---------------------------------------------------------------------------------
-    def add_steps(self, events: list[dict]) -> None:
-        """Step events (designer.train.engine), oldest first."""
-        if not events:
+    def add_steps(self, events: list[Step]) -> None:
+        """Step events (designer.train.events), oldest first."""
+        self._add_step_rows([e.row() for e in events])
+
+    def _add_step_rows(self, rows: list[dict]) -> None:
+        """Steps as rows of numbers (Step.row(), or metrics.csv's step rows)."""
+        if not rows:
             return
-        names = [k for k in events[0] if k not in STEP_KEYS_FIXED and k != "type"
-                 and isinstance(events[0][k], (int, float))]
+        names = [k for k in rows[0] if k not in STEP_KEYS_FIXED and isinstance(rows[0][k], (int, float))]
         for name in names:
             if name not in self.step_names:
                 self.step_names.append(name)
@@ -62,7 +67,7 @@ class History:
             if series is None:   # a value that appears late starts with gaps, so rows stay aligned
                 series = self.steps[key] = Series()
                 series.extend([math.nan] * before)
-            series.extend([_float(e.get(key)) for e in events])
+            series.extend([_float(r.get(key)) for r in rows])
         self.revision += 1
 
     @property
@@ -70,11 +75,16 @@ class History:
         gs = self.steps.get("global_step")
         return gs.size if gs is not None else 0
 
-    def add_epoch(self, event: dict) -> None:
-        row = {"epoch": int(event.get("epoch", len(self.epochs) + 1)),
-               "global_step": int(event.get("global_step", self.step_count)),
-               "time_s": _float(event.get("time_s")), "lr": _float(event.get("lr")),
-               "train": _floats(event.get("train")), "val": _floats(event.get("val"))}
+    def add_epoch(self, event: Epoch) -> None:
+        """An Epoch event (designer.train.events)."""
+        self._add_epoch_row({"epoch": event.epoch, "global_step": event.global_step, "time_s": event.time_s,
+                             "lr": event.lr, "train": event.train, "val": event.val})
+
+    def _add_epoch_row(self, values: dict) -> None:
+        row = {"epoch": int(values.get("epoch", len(self.epochs) + 1)),
+               "global_step": int(values.get("global_step", self.step_count)),
+               "time_s": _float(values.get("time_s")), "lr": _float(values.get("lr")),
+               "train": _floats(values.get("train")), "val": _floats(values.get("val"))}
         self.epochs = [e for e in self.epochs if e["epoch"] != row["epoch"]] + [row]
         self.revision += 1
 
@@ -131,9 +141,9 @@ class History:
                                             "time_s": values.get("time_s", math.nan),
                                             "lr": values.get("lr", math.nan), "train": {}, "val": {}})
                 row[kind] = {k: v for k, v in values.items() if k not in STEP_KEYS_FIXED}
-        history.add_steps(steps)
+        history._add_step_rows(steps)
         for e in sorted(epochs):
-            history.add_epoch(epochs[e])
+            history._add_epoch_row(epochs[e])
         return history
 
     def columns(self) -> list[str]:

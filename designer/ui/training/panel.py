@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
 from designer.graph.fileformat import dumps
 from designer.train.errors import TrainConfigError
 
+from designer.train.events import Done, Epoch, Error, Started, Step
 from .. import theme
 from . import results_store, run_folders
 from .dataset_picker import DatasetPicker
@@ -364,27 +365,27 @@ class TrainingPanel(QWidget):
         self._check_version()
         self.run_state_changed.emit(state)
 
-    def _on_started(self, event: dict) -> None:
+    def _on_started(self, event: Started) -> None:
         self.progress.on_start(event)
-        self.plots.set_extent(int(event.get("total_steps") or 0))
-        self.results.set_classes(event.get("classes"))
+        self.plots.set_extent(event.total_steps)
+        self.results.set_classes(event.classes)
         self._update_controls()
 
-    def _on_steps(self, events: list) -> None:
+    def _on_steps(self, events: list[Step]) -> None:
         self.history.add_steps(events)
         self.plots.schedule()
         self.progress.on_steps(events)
 
-    def _on_epoch(self, event: dict) -> None:
+    def _on_epoch(self, event: Epoch) -> None:
         self.history.add_epoch(event)
         self.plots.schedule()
         self.progress.on_epoch(event)
         self.results.add_epoch(event)
 
-    def _on_ended(self, event: dict) -> None:
+    def _on_ended(self, event: Done | Error) -> None:
         self.progress.on_end(event)
         self.plots.schedule()
-        if event.get("type") == "error":
+        if isinstance(event, Error):
             self._show_problem(end_reason(event))
         self._run_graph = None
         self.version_note.hide()
@@ -410,7 +411,7 @@ class TrainingPanel(QWidget):
         if active:
             info = self.session.start_info
             what = f" {self._run_title}" if self._run_title else ""
-            detail = f" ({info.get('task')}) on {info.get('device')}" if info else ""
+            detail = f" ({info.task}) on {info.device}" if info is not None else ""
             self.state_label.setText(f"{STATE_TEXT.get(state, state)}{what}{detail if state != STARTING else ''}")
         elif state == ENDED:
             self.state_label.setText(end_reason(self.session.last_event) or "The run ended.")

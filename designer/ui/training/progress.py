@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QGridLayout, QLabel, QPlainTextEdit, QProgressBar, QWidget
 
+from designer.train.events import Done, Epoch, Started, Step
+
 from .. import theme
 from .hardware import gib
 
@@ -77,48 +79,44 @@ class ProgressStrip(QWidget):
         self.epoch_bar.setFormat("Starting…")
         self.step_bar.setFormat("Loading PyTorch and the dataset…")
 
-    def on_start(self, event: dict) -> None:
-        config = event.get("config") or {}
-        self.epochs = int(config.get("epochs") or 1)
-        self.steps_per_epoch = int(event.get("steps_per_epoch") or 1)
-        self.total_steps = int(event.get("total_steps") or self.epochs * self.steps_per_epoch)
-        resumed = event.get("resumed_at") or 0
-        self.global_step = int(resumed)
+    def on_start(self, event: Started) -> None:
+        self.epochs = max(event.epochs, 1)
+        self.steps_per_epoch = max(event.steps_per_epoch, 1)
+        self.total_steps = event.total_steps or self.epochs * self.steps_per_epoch
+        self.global_step = event.resumed_at or 0
         self.epoch_bar.setRange(0, self.epochs)
         self.step_bar.setRange(0, self.steps_per_epoch)
         done_epochs = self.global_step // max(self.steps_per_epoch, 1)
         self._bars(done_epochs + 1, self.global_step - done_epochs * self.steps_per_epoch, done_epochs)
-        self.show_memory(None, visible=str(event.get("device", "")).startswith("cuda"))
+        self.show_memory(None, visible=event.device.startswith("cuda"))
 
-    def on_steps(self, events: list) -> None:
+    def on_steps(self, events: list[Step]) -> None:
         last = events[-1]
         if self.first_step is None:
-            first = events[0]
-            self.first_step = int(first.get("global_step", 1))
-            self.first_time = float(first.get("time_s", 0.0))
-        self.global_step = int(last.get("global_step", 0))
-        epoch = int(last.get("epoch", 1))
-        self._bars(epoch, int(last.get("step", 0)), epoch - 1)
-        rate = float(last.get("samples_per_s") or 0.0)
+            self.first_step = events[0].global_step
+            self.first_time = events[0].time_s
+        self.global_step = last.global_step
+        self._bars(last.epoch, last.step, last.epoch - 1)
+        rate = last.samples_per_s
         self.speed.setText(f"{rate:,.0f} img/s" if rate else "—")
-        elapsed = float(last.get("time_s") or 0.0)
+        elapsed = last.time_s
         self.elapsed.setText(duration(elapsed))
         done = self.global_step - self.first_step
         spent = elapsed - self.first_time
         if done > 0 and spent > 0 and self.total_steps:
             self.eta.setText(duration((self.total_steps - self.global_step) * spent / done))
 
-    def on_epoch(self, event: dict) -> None:
-        epoch = int(event.get("epoch", 0))
+    def on_epoch(self, event: Epoch) -> None:
+        epoch = event.epoch
         self.epoch_bar.setValue(min(epoch, self.epochs))
         self.epoch_bar.setFormat(f"Epoch {epoch} of {self.epochs} done")
 
-    def on_end(self, event: dict) -> None:
+    def on_end(self, event) -> None:
         if self.epoch_bar.maximum() == 0:   # ended before it started
             self.epoch_bar.setRange(0, 1)
             self.epoch_bar.setFormat("Not started")
             self.step_bar.setFormat("—")
-        elif event.get("type") == "done" and event.get("reason") == "finished":
+        elif isinstance(event, Done) and event.reason == "finished":
             self.epoch_bar.setValue(self.epoch_bar.maximum())
             self.eta.setText(duration(0))
         else:

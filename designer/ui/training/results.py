@@ -16,6 +16,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QVBoxLayout,
                                QWidget)
 
+from designer.train.events import Epoch
+
 from .. import theme
 from .results_store import EpochResults, to_qimage
 
@@ -275,8 +277,8 @@ class ResultsView(QWidget):
     def set_classes(self, classes) -> None:
         self.classes = [str(c) for c in (classes or [])]
 
-    def add_epoch(self, event: dict) -> None:
-        """An epoch event of the run going on; the view follows it unless the person moved
+    def add_epoch(self, event: Epoch) -> None:
+        """An Epoch event of the run going on; the view follows it unless the person moved
         the slider back to look at an earlier epoch."""
         follow = not self.epochs or self.slider.value() == len(self.epochs) - 1
         self.epochs.append(EpochResults.from_event(event, self.classes))

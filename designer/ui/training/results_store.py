@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
+from designer.train.events import Epoch
+
 FOLDER = "results"
 _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.json$")
 
@@ -30,11 +32,10 @@ class EpochResults:
     classes: list = field(default_factory=list)
 
     @classmethod
-    def from_event(cls, event: dict, classes) -> "EpochResults":
-        images = {k: np.ascontiguousarray(v, dtype=np.uint8) for k, v in (event.get("images") or {}).items()
+    def from_event(cls, event: Epoch, classes) -> "EpochResults":
+        images = {k: np.ascontiguousarray(v, dtype=np.uint8) for k, v in event.images.items()
                   if isinstance(v, np.ndarray) and v.ndim == 3 and v.shape[2] == 3}
-        return cls(int(event.get("epoch", 0)), images, event.get("confusion"), event.get("predictions"),
-                   list(classes or []))
+        return cls(event.epoch, images, event.confusion, event.predictions, list(classes or []))
 
 
 def to_qimage(picture: np.ndarray) -> QImage:

@@ -30,6 +30,8 @@ def take(out_dir: Path) -> list[Path]:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
+    from designer.train.events import Error
+
     from .. import theme
     from ..app import application, save_window_picture
     from ..main_window import MainWindow
@@ -63,7 +65,7 @@ def take(out_dir: Path) -> list[Path]:
         if not panel.start():
             raise RuntimeError(f"{preset}: {panel.problem.text()}")
         wait(lambda: len(panel.history.epochs) >= wait_epochs or panel.session.state == "ended", 900)
-        if panel.session.state == "ended" and panel.session.last_event.get("type") == "error":
+        if panel.session.state == "ended" and isinstance(panel.session.last_event, Error):
             raise RuntimeError(f"{preset}: {panel.problem.text()}")
         if not mid_run:
             wait(lambda: panel.session.state == "ended", 300)

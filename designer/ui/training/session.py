@@ -14,6 +14,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from designer.train.events import CLOSED, Checkpoint, Done, Epoch, Error, Log, Started
+from designer.train.run_folder import LAST, MODEL
+
 from . import results_store, run_folders
 from .background import Background
 from .event_pump import EventPump
@@ -25,12 +28,12 @@ BACKGROUND_NICE = 5       # how much lower the worker's priority is than the win
 
 class TrainingSession(QObject):
     state_changed = Signal(str)
-    started = Signal(dict)        # the engine's "start" event
-    steps = Signal(list)          # step events, coalesced per tick
-    epoch = Signal(dict)          # an "epoch" event
+    started = Signal(object)      # the engine's Started event
+    steps = Signal(list)          # Step events, coalesced per tick
+    epoch = Signal(object)        # an Epoch event
     log = Signal(str)             # a line for the log pane
-    checkpoint = Signal(dict)
-    ended = Signal(dict)          # "done" or "error"
+    checkpoint = Signal(object)   # a Checkpoint event
+    ended = Signal(object)        # Done or Error
     gpu_memory = Signal(object)   # bytes the worker holds on the GPU, or None
 
     def __init__(self, parent=None, start_worker=None):
@@ -40,8 +43,8 @@ class TrainingSession(QObject):
         self.handle = None
         self.pump: EventPump | None = None
         self.run_dir: Path | None = None
-        self.start_info: dict = {}
-        self.last_event: dict = {}
+        self.start_info: Started | None = None
+        self.last_event = None            # the latest Step, then the Done or Error the run ended with
         self.started_at: datetime | None = None
         self.document_title = ""
         self._gpu = Background(self, "gpu-memory")
@@ -70,7 +73,7 @@ class TrainingSession(QObject):
         self.run_dir = run_dir
         self.document_title = title
         self.started_at = datetime.now()
-        self.start_info, self.last_event = {}, {}
+        self.start_info, self.last_event = None, None
         run_folders.update_meta(run_dir, status=run_folders.RUNNING, reason="", document_title=title,
                                 started=self.started_at.isoformat(timespec="seconds"),
                                 fine_tuned_from=str(init_weights) if init_weights else None)
@@ -128,8 +131,7 @@ class TrainingSession(QObject):
         if self.run_dir is not None:
             run_folders.update_meta(self.run_dir, status=run_folders.STOPPED, reason="the window was closed")
         self._gpu_timer.stop()
-        self.last_event = {"type": "error", "kind": "closed", "hint": "",
-                           "message": "The run was stopped because the window closed."}
+        self.last_event = Error("The run was stopped because the window closed.", "", CLOSED)
         self._set_state(ENDED)
         self.ended.emit(self.last_event)
 
@@ -140,51 +142,51 @@ class TrainingSession(QObject):
         self.last_event = events[-1]
         self.steps.emit(events)
 
-    def _on_event(self, event: dict) -> None:
-        kind = event.get("type")
-        if kind == "start":
-            self.start_info = event
-            if self.state == STARTING:
-                self._set_state(RUNNING)
-            if str(event.get("device", "")).startswith("cuda"):
-                self._gpu_timer.start()
-                self._poll_gpu()
-            run_folders.update_meta(self.run_dir, task=event.get("task"), classes=event.get("classes"),
-                                    device=event.get("device"), dataset_note=event.get("dataset"))
-            self.log.emit(f"Training {event.get('task_description') or event.get('task')} on "
-                          f"{event.get('device')}: {event.get('total_steps')} steps")
-            self.started.emit(event)
-        elif kind == "epoch":
-            results = results_store.EpochResults.from_event(event, self.start_info.get("classes"))
-            self._saver.start(results_store.save_epoch, self.run_dir, results)   # PNG encoding off the GUI thread
-            run_folders.update_meta(self.run_dir, epochs_done=int(event.get("epoch", 0)))
-            self.log.emit(_epoch_line(event))
-            self.epoch.emit(event)
-        elif kind == "checkpoint":
-            self.checkpoint.emit(event)
-        elif kind == "log":
-            self.log.emit(str(event.get("message", "")))
+    def _on_event(self, event) -> None:
+        match event:
+            case Started():
+                self.start_info = event
+                if self.state == STARTING:
+                    self._set_state(RUNNING)
+                if event.device.startswith("cuda"):
+                    self._gpu_timer.start()
+                    self._poll_gpu()
+                run_folders.update_meta(self.run_dir, task=event.task, classes=event.classes,
+                                        device=event.device, dataset_note=event.dataset)
+                self.log.emit(f"Training {event.task_description or event.task} on "
+                              f"{event.device}: {event.total_steps} steps")
+                self.started.emit(event)
+            case Epoch():
+                classes = self.start_info.classes if self.start_info is not None else None
+                results = results_store.EpochResults.from_event(event, classes)
+                self._saver.start(results_store.save_epoch, self.run_dir, results)   # PNG encoding off the GUI thread
+                run_folders.update_meta(self.run_dir, epochs_done=event.epoch)
+                self.log.emit(_epoch_line(event))
+                self.epoch.emit(event)
+            case Checkpoint():
+                self.checkpoint.emit(event)
+            case Log():
+                self.log.emit(event.message)
 
-    def _on_end(self, event: dict) -> None:
+    def _on_end(self, event: Done | Error) -> None:
         self._gpu_timer.stop()
         self.last_event = event
-        if event.get("type") == "done":
-            status = run_folders.FINISHED if event.get("reason") == "finished" else run_folders.STOPPED
+        if isinstance(event, Done):
+            status = run_folders.FINISHED if event.reason == "finished" else run_folders.STOPPED
             reason = "finished" if status == run_folders.FINISHED else "stopped by you"
-            best = event.get("best")
-            run_folders.update_meta(self.run_dir, status=status, reason=reason, best=best,
+            run_folders.update_meta(self.run_dir, status=status, reason=reason, best=event.best,
                                     ended=datetime.now().isoformat(timespec="seconds"))
-            self.log.emit(f"The run {reason} after {event.get('global_step', 0)} steps "
-                          f"({float(event.get('time_s') or 0):.1f} s of training).")
+            self.log.emit(f"The run {reason} after {event.global_step} steps "
+                          f"({event.time_s:.1f} s of training).")
         else:
-            message = str(event.get("message", "the run failed"))
-            hint = str(event.get("hint") or "")
+            message = event.message or "the run failed"
+            hint = event.hint
             run_folders.update_meta(self.run_dir, status=run_folders.FAILED,
                                     reason=message + (f" {hint}" if hint else ""),
                                     ended=datetime.now().isoformat(timespec="seconds"))
             self.log.emit(f"The run ended: {message}" + (f" {hint}" if hint else ""))
-            if event.get("traceback"):
-                self.log.emit(str(event["traceback"]).rstrip())
+            if event.traceback:
+                self.log.emit(event.traceback.rstrip())
         self._set_state(ENDED)
         self.ended.emit(event)
 
@@ -212,23 +214,21 @@ def _background_priority(handle) -> None:
         pass   # not allowed here: it trains at the window's priority
 
 
-def end_reason(event: dict) -> str:
-    """The end of a run in one sentence for the panel."""
-    if not event:
+def end_reason(event) -> str:
+    """The end of a run (a Done or an Error) in one sentence for the panel; "" for anything else."""
+    if isinstance(event, Done):
+        if event.reason == "finished":
+            return f"Finished: {event.epoch} epochs, {event.global_step} steps."
+        return f"Stopped at step {event.global_step}; {LAST} and {MODEL} are in the run folder."
+    if not isinstance(event, Error):
         return ""
-    if event.get("type") == "done":
-        steps = event.get("global_step", 0)
-        if event.get("reason") == "finished":
-            return f"Finished: {event.get('epoch', 0)} epochs, {steps} steps."
-        return f"Stopped at step {steps}; last.pt and model.pt are in the run folder."
-    message = str(event.get("message", "The run failed."))
-    if event.get("kind") == "closed":
+    message = event.message or "The run failed."
+    if event.kind == CLOSED:
         return message
-    hint = str(event.get("hint") or "")
-    return f"The run ended: {message}" + (f" {hint}" if hint else "")
+    return f"The run ended: {message}" + (f" {event.hint}" if event.hint else "")
 
 
-def _epoch_line(event: dict) -> str:
+def _epoch_line(event: Epoch) -> str:
     def fmt(d: dict) -> str:
         parts = []
         for k, v in d.items():
@@ -236,6 +236,5 @@ def _epoch_line(event: dict) -> str:
                 parts.append(f"{k.replace('_', ' ')} {v:.1%}" if k in ("accuracy", "top5", "mean_iou",
                                                                         "pixel_accuracy") else f"{k} {v:.4g}")
         return ", ".join(parts)
-    val = event.get("val") or {}
-    text = f"Epoch {event.get('epoch')}: training {fmt(event.get('train') or {})}"
-    return text + (f"; validation {fmt(val)}" if val else "")
+    text = f"Epoch {event.epoch}: training {fmt(event.train)}"
+    return text + (f"; validation {fmt(event.val)}" if event.val else "")
