@@ -34,12 +34,12 @@ def trained_run(tmp_path_factory):
     """A short LeNet-5 run on digits in this process: its folder holds best.pt and last.pt."""
     from designer.train.config import TrainConfig
     from designer.train.engine import Trainer
-    from designer.ui.training import run_folders
+    from designer.train import run_listing
     run = tmp_path_factory.mktemp("runs") / "run-20260101-000000"
     graph = load_graph("lenet5")
     Trainer(graph, TrainConfig(epochs=1, limit=160, batch_size=16, threads=1), run).run()
-    (run / run_folders.DOCUMENT).write_text(dumps(graph), encoding="utf-8")
-    run_folders.update_meta(run, status=run_folders.FINISHED, task="classification")
+    (run / run_listing.DOCUMENT).write_text(dumps(graph), encoding="utf-8")
+    run_listing.update_meta(run, status=run_listing.FINISHED, task="classification")
     return run
 
 
@@ -68,9 +68,8 @@ def compiled_trainable(graph) -> tuple[int, int]:
 
 def test_weights_from_a_runs_checkpoint_are_matched_reported_and_used_by_compile(panel, controller, qtbot,
                                                                                   trained_run):
-    from designer.compile.checkpoint import attached_weights
-    from designer.ui.training import run_folders
-    panel.set_runs(run_folders.list_runs(trained_run.parent))
+    from designer.train.run_listing import list_runs
+    panel.set_runs(list_runs(trained_run.parent))
     assert panel.source.currentText() == f"{trained_run.name} · best epoch"
     qtbot.mouseClick(panel.load_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.report.text().startswith("Loaded"), timeout=60000)

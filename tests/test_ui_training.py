@@ -526,8 +526,8 @@ def stopped_run(tmp_path_factory):
     leaves a run (document.json, run.json, results/)."""
     from designer import load_graph
     from designer.train.config import TrainConfig
+    from designer.train import run_listing
     from designer.train.engine import Trainer
-    from designer.ui.training import run_folders
     root = tmp_path_factory.mktemp("runs")
     run = root / "run-20260101-120000"
     graph = load_graph("lenet5")
@@ -539,15 +539,15 @@ def stopped_run(tmp_path_factory):
             trainer.stop()
     trainer = Trainer(graph, TrainConfig(epochs=3, limit=160, batch_size=16, threads=1), run, on_event)
     trainer.run()
-    (run / run_folders.DOCUMENT).write_text(dumps(graph), encoding="utf-8")
-    run_folders.update_meta(run, status=run_folders.STOPPED, reason="stopped by you", task="classification",
+    (run / run_listing.DOCUMENT).write_text(dumps(graph), encoding="utf-8")
+    run_listing.update_meta(run, status=run_listing.STOPPED, reason="stopped by you", task="classification",
                             classes=[str(i) for i in range(10)], epochs_done=1)
     return run, events
 
 
 def test_the_runs_list_shows_compares_and_resumes_earlier_runs(qtbot, themed, stopped_run, tmp_path):
+    from designer.train.run_folder import DOCUMENT
     from designer.ui.document import DocumentController
-    from designer.ui.training import run_folders
     from designer.ui.training.panel import TrainingPanel
     from designer.ui.training.session import TrainingSession
     from designer import load_graph
@@ -582,21 +582,25 @@ def test_the_runs_list_shows_compares_and_resumes_earlier_runs(qtbot, themed, st
     qtbot.mouseClick(panel.runs.resume_button, Qt.MouseButton.LeftButton)
     document_json, config, run_dir, resume = launched[0]
     assert resume and run_dir == run and config == json.loads((run / "config.json").read_text())
-    assert document_json == (run / run_folders.DOCUMENT).read_text(encoding="utf-8")
+    assert document_json == (run / DOCUMENT).read_text(encoding="utf-8")
     assert panel.session.state == "starting" and panel.history.step_count == 12   # continues the curves
     panel.session.pump.close()
 
 
-def test_the_run_folder_names_are_the_engines():
-    from designer.train import run_folder
-    from designer.ui.training import run_folders
-    assert (run_folders.CONFIG, run_folders.METRICS, run_folders.LAST, run_folders.BEST, run_folders.MODEL) == \
-        (run_folder.CONFIG, run_folder.METRICS, run_folder.LAST, run_folder.BEST, run_folder.MODEL)
+def test_the_runs_list_reads_run_folders_without_torch_or_qt():
+    """designer.train.run_listing runs on the GUI thread: importing it must not import torch
+    (seconds, and a garbage collection hazard there) nor Qt (it sits below designer.ui)."""
+    code = ("import sys, designer.train.run_listing as r, designer.train.run_folder as f; "
+            "assert r.LAST is f.LAST and r.DOCUMENT is f.DOCUMENT; "
+            "print(sorted(m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_runs_live_beside_a_saved_document_or_in_the_data_folder(tmp_path):
     from datetime import datetime
-    from designer.ui.training.run_folders import new_run_dir, runs_root
+    from designer.train.run_listing import new_run_dir, runs_root
     assert runs_root(tmp_path / "my net.json", "x", tmp_path / "data") == tmp_path / "my net.runs"
     assert runs_root(None, "LeNet-5", tmp_path / "data") == tmp_path / "data" / "runs" / "lenet-5"
     when = datetime(2026, 1, 2, 3, 4, 5)

@@ -1,4 +1,6 @@
-"""The folder of one run:
+"""The folder of one run, and the one list of the names of its files.
+
+Written by the engine (RunFolder, below):
 
     config.json   the TrainConfig (read back by --resume)
     metrics.csv   one row per step and per epoch (columns: designer.train.metrics_log)
@@ -6,6 +8,16 @@
     best.pt       the checkpoint of the best validation epoch (classification: accuracy,
                   segmentation: mean IoU, VAE: loss; GAN: the last epoch)
     model.pt      the trained network as TorchScript (a GAN's generator), written at the end
+
+Written beside them by the window, so that a run can be listed, looked at, exported
+and resumed later (designer.train.run_listing reads them):
+
+    document.json    the drawing exactly as it was trained (later edits do not touch it)
+    run.json         status, reason, task, classes, best metric: the runs list reads it
+    init_weights.pt  the weights the run started from, when it fine-tunes
+    results/         the pictures and numbers of each epoch (designer/ui/training/results_store.py)
+
+Light: no torch.
 """
 from __future__ import annotations
 
@@ -17,6 +29,7 @@ from .config import TrainConfig
 from .errors import TrainSetupError
 
 CONFIG, METRICS, LAST, BEST, MODEL = "config.json", "metrics.csv", "last.pt", "best.pt", "model.pt"
+DOCUMENT, META, INIT_WEIGHTS, RESULTS = "document.json", "run.json", "init_weights.pt", "results"
 
 
 class RunFolder:

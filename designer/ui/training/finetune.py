@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from designer.graph.errors import GraphError
 from designer.graph.model import SetField, SetParam
+from designer.train import run_listing as run_folders
 
 from .. import theme
-from . import run_folders
 from .background import Background
 
 

@@ -18,8 +18,8 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from designer.train.events import Epoch
+from designer.train.run_folder import RESULTS
 
-FOLDER = "results"
 _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.json$")
 
 
@@ -53,7 +53,7 @@ def from_qimage(image: QImage) -> np.ndarray:
 
 
 def save_epoch(run_dir: Path, results: EpochResults) -> None:
-    folder = Path(run_dir) / FOLDER
+    folder = Path(run_dir) / RESULTS
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"epoch_{results.epoch:04d}"
     for name, picture in results.images.items():
@@ -67,7 +67,7 @@ def save_epoch(run_dir: Path, results: EpochResults) -> None:
 
 def load_epochs(run_dir: Path) -> list[EpochResults]:
     """The saved results of a run, by epoch (an unreadable file is skipped)."""
-    folder = Path(run_dir) / FOLDER
+    folder = Path(run_dir) / RESULTS
     if not folder.is_dir():
         return []
     out = []

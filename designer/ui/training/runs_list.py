@@ -1,7 +1,7 @@
-"""The earlier runs of this document (run_folders.list_runs): when each started, how
-it ended, its settings and its best metric. Selecting one shows its curves and
-results; it can be compared on the plot, resumed when it was stopped, opened in
-the file manager, or exported."""
+"""The earlier runs of this document (designer.train.run_listing.list_runs): when
+each started, how it ended, its settings and its best metric. Selecting one shows
+its curves and results; it can be compared on the plot, resumed when it was
+stopped, opened in the file manager, or exported."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +10,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from designer.train import run_listing
+from designer.train.run_listing import RunRecord
+
 from .. import theme
-from . import run_folders
-from .run_folders import RunRecord
 
 COLUMNS = ("Run", "Status", "Settings", "Best")
-STATUS_TEXT = {run_folders.RUNNING: "running", run_folders.FINISHED: "finished", run_folders.STOPPED: "stopped",
-               run_folders.FAILED: "failed"}
+STATUS_TEXT = {run_listing.RUNNING: "running", run_listing.FINISHED: "finished", run_listing.STOPPED: "stopped",
+               run_listing.FAILED: "failed"}
 
 
 class RunsList(QWidget):
@@ -81,7 +82,7 @@ class RunsList(QWidget):
 
     def refresh(self) -> None:
         selected = self.selected()
-        self.records = run_folders.list_runs(self.root) if self.root else []
+        self.records = run_listing.list_runs(self.root) if self.root else []
         self.tree.clear()
         for r in self.records:
             item = QTreeWidgetItem([r.name, STATUS_TEXT.get(r.status, r.status), r.settings_text(), r.best_text()])
@@ -119,7 +120,7 @@ class RunsList(QWidget):
         r = self.selected()
         some = r is not None
         self.view_button.setEnabled(some and not self.busy)
-        self.compare_button.setEnabled(some and r.file(run_folders.METRICS).is_file())
+        self.compare_button.setEnabled(some and r.file(run_listing.METRICS).is_file())
         self.resume_button.setEnabled(some and not self.busy and r.can_resume)
         self.open_button.setEnabled(some)
         self.export_button.setEnabled(some and r.can_export)

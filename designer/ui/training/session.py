@@ -14,10 +14,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from designer.train import run_listing
 from designer.train.events import CLOSED, Checkpoint, Done, Epoch, Error, Log, Started
-from designer.train.run_folder import LAST, MODEL
+from designer.train.run_folder import DOCUMENT, LAST, MODEL
 
-from . import results_store, run_folders
+from . import results_store
 from .background import Background
 from .event_pump import EventPump
 
@@ -69,12 +70,12 @@ class TrainingSession(QObject):
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
-            (run_dir / run_folders.DOCUMENT).write_text(document_json, encoding="utf-8")
+            (run_dir / DOCUMENT).write_text(document_json, encoding="utf-8")
         self.run_dir = run_dir
         self.document_title = title
         self.started_at = datetime.now()
         self.start_info, self.last_event = None, None
-        run_folders.update_meta(run_dir, status=run_folders.RUNNING, reason="", document_title=title,
+        run_listing.update_meta(run_dir, status=run_listing.RUNNING, reason="", document_title=title,
                                 started=self.started_at.isoformat(timespec="seconds"),
                                 fine_tuned_from=str(init_weights) if init_weights else None)
         if self._start_worker is None:
@@ -129,7 +130,7 @@ class TrainingSession(QObject):
         if self.pump is not None:
             self.pump.close()
         if self.run_dir is not None:
-            run_folders.update_meta(self.run_dir, status=run_folders.STOPPED, reason="the window was closed")
+            run_listing.update_meta(self.run_dir, status=run_listing.STOPPED, reason="the window was closed")
         self._gpu_timer.stop()
         self.last_event = Error("The run was stopped because the window closed.", "", CLOSED)
         self._set_state(ENDED)
@@ -151,7 +152,7 @@ class TrainingSession(QObject):
                 if event.device.startswith("cuda"):
                     self._gpu_timer.start()
                     self._poll_gpu()
-                run_folders.update_meta(self.run_dir, task=event.task, classes=event.classes,
+                run_listing.update_meta(self.run_dir, task=event.task, classes=event.classes,
                                         device=event.device, dataset_note=event.dataset)
                 self.log.emit(f"Training {event.task_description or event.task} on "
                               f"{event.device}: {event.total_steps} steps")
@@ -160,7 +161,7 @@ class TrainingSession(QObject):
                 classes = self.start_info.classes if self.start_info is not None else None
                 results = results_store.EpochResults.from_event(event, classes)
                 self._saver.start(results_store.save_epoch, self.run_dir, results)   # PNG encoding off the GUI thread
-                run_folders.update_meta(self.run_dir, epochs_done=event.epoch)
+                run_listing.update_meta(self.run_dir, epochs_done=event.epoch)
                 self.log.emit(_epoch_line(event))
                 self.epoch.emit(event)
             case Checkpoint():
@@ -172,16 +173,16 @@ class TrainingSession(QObject):
         self._gpu_timer.stop()
         self.last_event = event
         if isinstance(event, Done):
-            status = run_folders.FINISHED if event.reason == "finished" else run_folders.STOPPED
-            reason = "finished" if status == run_folders.FINISHED else "stopped by you"
-            run_folders.update_meta(self.run_dir, status=status, reason=reason, best=event.best,
+            status = run_listing.FINISHED if event.reason == "finished" else run_listing.STOPPED
+            reason = "finished" if status == run_listing.FINISHED else "stopped by you"
+            run_listing.update_meta(self.run_dir, status=status, reason=reason, best=event.best,
                                     ended=datetime.now().isoformat(timespec="seconds"))
             self.log.emit(f"The run {reason} after {event.global_step} steps "
                           f"({event.time_s:.1f} s of training).")
         else:
             message = event.message or "the run failed"
             hint = event.hint
-            run_folders.update_meta(self.run_dir, status=run_folders.FAILED,
+            run_listing.update_meta(self.run_dir, status=run_listing.FAILED,
                                     reason=message + (f" {hint}" if hint else ""),
                                     ended=datetime.now().isoformat(timespec="seconds"))
             self.log.emit(f"The run ended: {message}" + (f" {hint}" if hint else ""))

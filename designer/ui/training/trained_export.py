@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from . import run_folders
+from designer.train import run_listing
+
 from .background import Background
 
 
@@ -44,15 +45,15 @@ def trained_network(run_dir: Path):
     from designer.graph.fileformat import loads
     from designer.train.checkpoint import load
     run_dir = Path(run_dir)
-    doc = run_dir / run_folders.DOCUMENT
+    doc = run_dir / run_listing.DOCUMENT
     if not doc.is_file():
-        raise FileNotFoundError(f"{run_dir.name} has no copy of its drawing ({run_folders.DOCUMENT})")
+        raise FileNotFoundError(f"{run_dir.name} has no copy of its drawing ({run_listing.DOCUMENT})")
     graph = loads(doc.read_text(encoding="utf-8"))
-    state = load(run_dir / run_folders.LAST)
+    state = load(run_dir / run_listing.LAST)
     nets = state.get("nets") if isinstance(state, dict) else None
     if not isinstance(nets, dict) or not nets:
-        raise ValueError(f"{run_folders.LAST} of {run_dir.name} holds no trained network")
-    input_shape = _input_override(graph, run_folders.read_json(run_dir / run_folders.CONFIG))
+        raise ValueError(f"{run_listing.LAST} of {run_dir.name} holds no trained network")
+    input_shape = _input_override(graph, run_listing.read_json(run_dir / run_listing.CONFIG))
     module = compile_graph(graph, device="cpu", input_shape=input_shape)
     if set(nets) == {"model"}:
         module.load_state_dict(nets["model"])

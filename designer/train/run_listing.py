@@ -1,34 +1,28 @@
-"""Where the window keeps the runs of a document, and what it writes beside the
-engine's files so that a run can be listed, looked at, exported and resumed later.
+"""The runs of a document as the window lists them: where they are kept, what each
+run folder holds (read from the engine's files and the window's run.json), and the
+notes the window adds to run.json as a run goes.
 
 A saved document `net.json` keeps its runs in `net.runs/` beside it; an unsaved one
 (a preset, a new drawing) in the application's data folder under `runs/<title>/`.
-Each run is a folder named after the time it started:
+Each run is a folder named after the time it started; its files are named in
+designer.train.run_folder.
 
-    config.json, metrics.csv, last.pt, best.pt, model.pt   written by the engine
-                                                             (designer/train/run_folder.py)
-    document.json   the drawing exactly as it was trained (later edits do not touch it)
-    run.json        status, reason, task, classes, best metric: the runs list reads it
-    init_weights.pt the weights the run started from, when it fine-tunes
-    results/        the pictures and numbers of each epoch (results_store.py)
-
-Qt-free and torch-free: the runs list reads these on the GUI thread.
+Light (no torch, no Qt): the runs list reads these on the GUI thread.
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from designer.atomic import atomic_path
 
-# The engine's names (designer/train/run_folder.py, which imports torch, so it is not
-# imported here; a test checks the two agree).
-CONFIG, METRICS, LAST, BEST, MODEL = "config.json", "metrics.csv", "last.pt", "best.pt", "model.pt"
-DOCUMENT, META, INIT_WEIGHTS = "document.json", "run.json", "init_weights.pt"
+from .run_folder import BEST, CONFIG, DOCUMENT, INIT_WEIGHTS, LAST, META, METRICS, MODEL, RESULTS
 
 # How a run ended, as run.json records it
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
@@ -162,7 +156,6 @@ def read_run(path: Path) -> RunRecord | None:
 
 def _recent(path: Path, seconds: float = 30.0) -> bool:
     """Whether the run still writes: metrics.csv or run.json changed lately."""
-    import time
     newest = max((p.stat().st_mtime for p in (path / METRICS, path / META) if p.exists()), default=0.0)
     return time.time() - newest < seconds
 
@@ -174,7 +167,6 @@ BEST_RULE = {"classification": ("accuracy", "max"), "segmentation": ("mean_iou",
 
 def best_from_metrics(path: Path, task: str) -> tuple[dict | None, int]:
     """(best epoch by the task's rule, epochs completed) read from metrics.csv."""
-    import csv
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
@@ -208,3 +200,9 @@ def list_runs(root: Path) -> list[RunRecord]:
         return []
     records = [read_run(p) for p in root.iterdir() if p.is_dir()]
     return sorted((r for r in records if r is not None), key=lambda r: r.path.name, reverse=True)
+
+
+__all__ = ["RUNNING", "FINISHED", "STOPPED", "FAILED", "RunRecord", "runs_root", "slug", "new_run_dir",
+           "write_json", "read_json", "update_meta", "read_run", "list_runs", "best_from_metrics", "BEST_RULE",
+           # the file names, from designer.train.run_folder, for the readers of run folders
+           "CONFIG", "METRICS", "LAST", "BEST", "MODEL", "DOCUMENT", "META", "INIT_WEIGHTS", "RESULTS"]
