@@ -57,8 +57,8 @@ def resnet18():
 
 def engine_run(graph, config):
     from designer.train.engine import Trainer
-    rates, errors = [], []
     from designer.train.events import Epoch, Error
+    rates, errors = [], []
 
     def on_event(e):
         if isinstance(e, Epoch):

@@ -33,8 +33,8 @@ def isolated(tmp_path, monkeypatch):
 def trained_run(tmp_path_factory):
     """A short LeNet-5 run on digits in this process: its folder holds best.pt and last.pt."""
     from designer.train.config import TrainConfig
-    from designer.train.engine import Trainer
     from designer.train import run_listing
+    from designer.train.engine import Trainer
     run = tmp_path_factory.mktemp("runs") / "run-20260101-000000"
     graph = load_graph("lenet5")
     Trainer(graph, TrainConfig(epochs=1, limit=160, batch_size=16, threads=1), run).run()

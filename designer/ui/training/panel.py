@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
 from designer.graph.fileformat import dumps
 from designer.train import run_listing as run_folders
 from designer.train.errors import TrainConfigError
-
 from designer.train.events import Done, Epoch, Error, Started, Step
+
 from .. import theme
 from . import results_store
 from .dataset_picker import DatasetPicker
