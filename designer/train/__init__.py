@@ -1,12 +1,14 @@
 """Training: the engine that trains a compiled graph, with no Qt.
 
-    config.TrainConfig              the settings of a run (JSON in the run folder)
+    config.TrainConfig              the settings of a run (JSON in the run folder) and their choices
     engine.Trainer                  train in this thread, reporting events to a callback
+    events                          those events: Started, Step, Epoch, Checkpoint, Log, Done, Error
     worker.start_worker             the same in a separate process, for the window
     datasets                        digits, shapes, MNIST, Fashion-MNIST, CIFAR-10, folder:PATH
     tasks                           classification, segmentation, VAE, GAN
-    run_folder / metrics_log        what a run leaves behind
+    run_folder / metrics_log        what a run leaves behind (run_folder names every file)
+    run_listing                     the runs of a document, as the window lists them
 
-Importing this package imports nothing: `config` and `worker` are light (no torch),
-the rest loads torch when it is imported.
+Importing this package imports nothing: `config`, `events`, `worker`, `run_folder` and
+`run_listing` are light (no torch), the rest loads torch when it is imported.
 """
