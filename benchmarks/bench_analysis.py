@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from designer.graph import Graph  # noqa: E402
 from designer.graph import composite  # noqa: E402
 from designer.graph.fileformat import dumps, loads  # noqa: E402
+from designer.compile import compile_graph
 
 FULL_MS, INCREMENTAL_MS, RATIO = 2.0, 0.5, 50
 
@@ -170,7 +171,7 @@ def bench_torchinfo(runs: int):
     from torchinfo import summary
     torch.set_num_threads(1)
     g, _ = build()
-    model = g.compile()
+    model = compile_graph(g)
     model.eval()
     times, stats = [], None
 

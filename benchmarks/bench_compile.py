@@ -4,7 +4,7 @@
                                                  [--device cpu|cuda]
 
 LeNet-5 (the preset) and a ResNet-18 drawn from Residual blocks are compiled with
-`graph.compile()`; beside each runs an nn.Module written the way a person writes it
+`compile_graph(graph)`; beside each runs an nn.Module written the way a person writes it
 (torchvision's BasicBlock style). Both get the same weights (copied in order, and
 checked to give the same outputs), then the two are timed in alternation, the
 order rotated every round so drift and caches hit all alike; the median of each
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from designer import load_graph  # noqa: E402
 from designer.graph.model import Graph  # noqa: E402
+from designer.compile import compile_graph
 
 
 class LeNet5(nn.Module):

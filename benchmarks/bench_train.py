@@ -29,6 +29,7 @@ from designer.train.config import TrainConfig  # noqa: E402
 from designer.train.datasets import open_dataset  # noqa: E402
 from designer.train.engine import Trainer  # noqa: E402
 from designer.train.events import Epoch, Error  # noqa: E402
+from designer.compile import compile_graph
 
 
 def engine_rate(graph, config: TrainConfig) -> float:
@@ -52,7 +53,7 @@ def hand_rate(graph, config: TrainConfig) -> float:
     x_all = source.train.images.float() / 255
     y_all = source.train.labels
     torch.manual_seed(config.seed)
-    model = graph.compile()
+    model = compile_graph(graph)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     b = config.batch_size
     rates = []
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     config = TrainConfig.from_graph(graph, epochs=args.epochs, threads=args.threads, device="cpu")
     engine, hand = [], []
     for r in range(args.rounds):

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from designer.compile import compile_graph
 
 CLASSES = 3  # circle, square, triangle
 
@@ -33,7 +34,7 @@ def resnet18():
     from designer import load_graph
     from designer.graph.presets import preset_path
     if preset_path("resnet18") is not None:
-        graph = load_graph("resnet18")
+        graph = load_graph("resnet18").graph
         head = [n.id for n in graph.nodes.values() if n.type == "Linear"][-1]
         graph.set_param(head, "out_features", CLASSES)
         return graph, "resnet18 preset"
@@ -83,7 +84,7 @@ def hand_run(graph, config, source, steps_per_epoch: int):
     x_all = source.train.images.to(device)
     y_all = source.train.labels.to(device)
     torch.manual_seed(config.seed)
-    model = graph.compile().to(device).to(memory_format=torch.channels_last)
+    model = compile_graph(graph).to(device).to(memory_format=torch.channels_last)
     step_model = torch.compile(model) if config.compile else model
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)

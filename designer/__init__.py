@@ -1,6 +1,7 @@
 """Network Designer: design convolutional networks by wiring blocks.
 
-`load_graph(path_or_preset)` gives a graph with `.analyze()` and `.compile()`.
+`load_graph(path_or_preset)` gives a Document (graph and weights) with `.analyze()`
+and `.compile()`; `save_graph(document, path)` writes it.
 Importing this package imports neither Qt nor torch.
 """
 from __future__ import annotations
@@ -9,20 +10,19 @@ __version__ = "0.1.0"
 
 
 def load_graph(source):
-    """Load a document from a `.json` file, a preset name (`"lenet5"`), or a weights
-    `.pt`/`.pth` written by the state_dict export (graph and weights restored)."""
-    from designer.graph.presets import resolve
-    path = resolve(source)
-    if path.suffix.lower() in (".pt", ".pth"):
-        from designer.compile.checkpoint import load_graph_with_weights
-        return load_graph_with_weights(path)
-    from designer.graph.fileformat import load
-    return load(path)
+    """Open a document: a `.json` file, a preset name (`"lenet5"`), or a weights
+    `.pt`/`.pth` written by the state_dict export (graph and weights restored).
+    Returns a `designer.document.Document`; its `.graph` is the drawing."""
+    from designer.document import open_document
+    return open_document(source)
 
 
-def save_graph(graph, path) -> None:
-    from designer.graph.fileformat import save
-    save(graph, path)
+def save_graph(document, path) -> None:
+    """Write a Document (or a bare Graph): `.json` the drawing, `.pth` the drawing and weights."""
+    from designer.document import Document
+    if not isinstance(document, Document):
+        document = Document(document)
+    document.save(path)
 
 
 __all__ = ["load_graph", "save_graph", "__version__"]

@@ -31,6 +31,6 @@ def doc(qtbot):
     """LeNet-5 open in a DocumentController, as the panels see it."""
     from designer import load_graph
     from designer.ui.document import DocumentController
-    controller = DocumentController(load_graph("lenet5"))
+    controller = DocumentController(load_graph("lenet5").graph)
     yield controller
     controller.close()

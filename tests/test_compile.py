@@ -11,6 +11,7 @@ from designer import load_graph
 from designer.compile import CompileError, compile_graph
 from designer.graph import GraphError, all_blocks
 from designer.graph.model import Graph, SetField
+from designer.compile import compile_graph
 
 
 # ---- graphs that, together, use every block type -----------------------------------------------
@@ -378,7 +379,7 @@ def test_forward_takes_the_input_names_and_returns_outputs_in_order():
 
 
 def test_code_reads_like_pytorch():
-    code = compile_graph(load_graph("lenet5")).code
+    code = compile_graph(load_graph("lenet5").graph).code
     assert "c1 = self.c1(image)" in code and "return output" in code
     vision = compile_graph(vision_graph())
     assert "torch.cat" in vision.inception_3a.code
@@ -388,7 +389,7 @@ def test_code_reads_like_pytorch():
 
 
 def test_lenet5_counts():
-    gm = compile_graph(load_graph("lenet5"))
+    gm = compile_graph(load_graph("lenet5").graph)
     assert sum(p.numel() for p in gm.parameters()) == 61706
     assert sum(p.numel() for n, p in gm.named_parameters() if n.endswith("weight")) == \
         (5 * 5) * 6 + (5 * 5 * 6) * 16 + (16 * 5 * 5) * 120 + 120 * 84 + 84 * 10 == 61470
@@ -433,10 +434,10 @@ def test_frozen_blocks_do_not_train():
 
 
 def test_errors_refuse_with_the_node_messages():
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     g.set_param("c5", "kernel_size", 7)
     with pytest.raises(CompileError) as caught:
-        g.compile()
+        compile_graph(g)
     assert isinstance(caught.value, GraphError)
     assert [n for n, _ in caught.value.errors] == ["c5"]
     assert "c5" in str(caught.value) and "Traceback" not in str(caught.value)
@@ -455,10 +456,10 @@ def test_a_node_named_like_a_module_method_is_refused_with_a_hint():
 
 def test_unknown_or_missing_devices_are_one_line():
     with pytest.raises(CompileError, match="unknown device"):
-        compile_graph(load_graph("lenet5"), device="tpu9")
+        compile_graph(load_graph("lenet5").graph, device="tpu9")
     if not torch.cuda.is_available():
         with pytest.raises(CompileError, match="CUDA"):
-            compile_graph(load_graph("lenet5"), device="cuda")
+            compile_graph(load_graph("lenet5").graph, device="cuda")
 
 
 @pytest.mark.gpu

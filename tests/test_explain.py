@@ -11,6 +11,7 @@ from designer.graph.model import SetParam
 from designer.graph.presets import preset_names
 from designer.introspection.activations import capture
 from designer.introspection.explain import explain_node
+from designer.compile import compile_graph
 
 
 def _tour() -> Graph:
@@ -54,7 +55,7 @@ def test_every_story_ends_at_the_shape_torch_computes():
     analysis = graph.analyze()
     assert analysis.ok, analysis.errors
     torch.manual_seed(0)
-    acts = capture(graph.compile(), graph, torch.rand(3, 28, 28))
+    acts = capture(compile_graph(graph), graph, torch.rand(3, 28, 28))
     for node_id in graph.nodes:
         story = explain_node(graph, analysis, node_id)
         headline = story.split("\n\n")[0]
@@ -65,7 +66,7 @@ def test_every_story_ends_at_the_shape_torch_computes():
 
 
 def test_lenet5_c1_in_the_lecture_words_and_numbers():
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     story = explain_node(graph, graph.analyze(), "c1")
     conv = torch.nn.Conv2d(1, 6, 5)
     out = conv(torch.zeros(1, 1, 32, 32)).shape[-1]
@@ -88,10 +89,10 @@ def test_padding_28_to_32_as_the_lecture_pads_a_digit():
 
 
 def test_grouped_convolution_of_alexnet_tells_the_two_towers():
-    graph = load_graph("alexnet")
+    graph = load_graph("alexnet").graph
     analysis = graph.analyze()
     conv = next(i for i, n in graph.nodes.items() if n.type == "Conv2d" and n.params["groups"] == 2)
-    model = graph.compile(device="meta")
+    model = compile_graph(graph, device="meta")
     weight = getattr(model, conv).weight
     story = explain_node(graph, analysis, conv)
     out, per_group, kh, kw = weight.shape
@@ -102,11 +103,11 @@ def test_grouped_convolution_of_alexnet_tells_the_two_towers():
 
 
 def test_inception_concatenation_sums_the_branches():
-    graph = load_graph("googlenet")
+    graph = load_graph("googlenet").graph
     analysis = graph.analyze()
     node_id = next(i for i, n in graph.nodes.items() if n.type == "Inception")
     p = graph.nodes[node_id].params
-    model = graph.compile(device="meta")
+    model = compile_graph(graph, device="meta")
     c, h, w = analysis.nodes[node_id].in_shapes["in"]
     out = getattr(model, node_id)(torch.empty(1, c, h, w, device="meta")).shape
     story = explain_node(graph, analysis, node_id)
@@ -116,9 +117,9 @@ def test_inception_concatenation_sums_the_branches():
 
 
 def test_a_residual_block_that_halves_the_image_names_its_projection():
-    graph = load_graph("resnet18")
+    graph = load_graph("resnet18").graph
     analysis = graph.analyze()
-    model = graph.compile(device="meta")
+    model = compile_graph(graph, device="meta")
     c, h, w = analysis.nodes["layer2_first"].in_shapes["in"]
     out = model.layer2_first(torch.empty(1, c, h, w, device="meta")).shape
     story = explain_node(graph, analysis, "layer2_first")
@@ -140,7 +141,7 @@ def test_errors_and_waiting_blocks_are_explained_not_raised():
 
 @pytest.mark.parametrize("preset", preset_names())
 def test_every_block_of_every_preset_has_a_story(preset):
-    graph = load_graph(preset)
+    graph = load_graph(preset).graph
     analysis = graph.analyze()
     for node_id, info in analysis.nodes.items():
         story = explain_node(graph, analysis, node_id)
@@ -153,7 +154,7 @@ def test_every_block_of_every_preset_has_a_story(preset):
 def test_the_dialog_follows_an_edit_and_lets_go_when_closed(qtbot):
     from designer.ui.document import DocumentController
     from designer.ui.explain import ExplainDialog
-    controller = DocumentController(load_graph("lenet5"))
+    controller = DocumentController(load_graph("lenet5").graph)
     dialog = ExplainDialog(controller, "c1")
     qtbot.addWidget(dialog)
     dialog.show()

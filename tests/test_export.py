@@ -164,7 +164,7 @@ def test_state_dict_export_restores_graph_and_weights(tmp_path):
     assert raw["format"] == "network-designer-weights" and raw["graph"] == dumps(graph)
     assert list(raw["state_dict"]) == list(module.state_dict())
     restored = load_graph(path)
-    assert dumps(restored) == dumps(graph)
+    assert dumps(restored.graph) == dumps(graph)
     again = restored.compile()
     for key, value in module.state_dict().items():
         assert torch.equal(again.state_dict()[key], value), key
@@ -231,14 +231,14 @@ def test_a_failed_export_leaves_the_old_file_whole(tmp_path, monkeypatch):
         raise OSError("disk full")
     monkeypatch.setattr(torch.jit, "save", broken_save)
     with pytest.raises(OSError):
-        export_torchscript(compile_graph(load_graph("lenet5")), target)
+        export_torchscript(compile_graph(load_graph("lenet5").graph), target)
     assert target.read_bytes() == b"the previous export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
 
 
 def test_meta_modules_have_no_weights_to_export(tmp_path):
     with pytest.raises(ExportError, match="meta"):
-        export_torchscript(compile_graph(load_graph("lenet5"), device="meta"), tmp_path / "m.pt")
+        export_torchscript(compile_graph(load_graph("lenet5").graph, device="meta"), tmp_path / "m.pt")
 
 
 # ---- the command --------------------------------------------------------------------------------
@@ -253,13 +253,13 @@ def test_export_command_formats_by_suffix(tmp_path, capsys):
     assert sum(p.numel() for p in namespace["LeNet5"]().parameters()) == 61706
     assert main(["export", "lenet5", "-o", str(tmp_path / "weights.pt"), "--format", "state_dict"]) == 0
     raw = torch.load(tmp_path / "weights.pt", weights_only=True)
-    assert raw["graph"] == dumps(load_graph("lenet5")) and "c1.weight" in raw["state_dict"]
+    assert raw["graph"] == dumps(load_graph("lenet5").graph) and "c1.weight" in raw["state_dict"]
 
 
 def test_export_command_input_override_and_weights(tmp_path, capsys):
-    source = compile_graph(load_graph("lenet5"))
+    source = compile_graph(load_graph("lenet5").graph)
     trained_like(source)
-    export(load_graph("lenet5"), tmp_path / "trained.pt", format="state_dict", module=source)
+    export(load_graph("lenet5").graph, tmp_path / "trained.pt", format="state_dict", module=source)
     # a weights file stands in for the document: the export carries the trained weights
     assert main(["export", str(tmp_path / "trained.pt"), "-o", str(tmp_path / "scripted.pt")]) == 0
     x = torch.randn(2, 1, 32, 32)
@@ -291,7 +291,7 @@ def test_export_command_bad_input_is_one_line(tmp_path, capsys):
 
 
 def test_export_command_lists_graph_errors_and_exits_1(tmp_path, capsys):
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     g.set_param("c5", "kernel_size", 7)
     save_graph(g, tmp_path / "broken.json")
     assert main(["export", str(tmp_path / "broken.json"), "-o", str(tmp_path / "b.pt")]) == 1
@@ -329,5 +329,5 @@ def test_exported_files_are_readable_by_others_not_private_temporaries(tmp_path)
     import stat
     from designer import load_graph
     from designer.compile.export import export
-    out = export(load_graph("lenet5"), tmp_path / "lenet5.pt")
+    out = export(load_graph("lenet5").graph, tmp_path / "lenet5.pt")
     assert stat.S_IMODE(out.stat().st_mode) == 0o644

@@ -35,7 +35,7 @@ def rich_document() -> Graph:
     return g
 
 
-@pytest.mark.parametrize("make", [lambda: load_graph("lenet5"), rich_document, Graph])
+@pytest.mark.parametrize("make", [lambda: load_graph("lenet5").graph, rich_document, Graph])
 def test_save_load_round_trip_is_byte_identical(make, tmp_path):
     g = make()
     path = tmp_path / "doc.json"
@@ -72,7 +72,7 @@ def test_layout_is_one_node_and_one_edge_per_line_with_stable_keys():
 
 
 def test_changing_one_parameter_changes_one_line():
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     before = dumps(g).splitlines()
     g.set_param("c3", "out_channels", 17)
     after = dumps(g).splitlines()
@@ -82,7 +82,7 @@ def test_changing_one_parameter_changes_one_line():
 
 def test_errors_name_the_file_and_the_place(tmp_path):
     bad = tmp_path / "bad.json"
-    d = json.loads(dumps(load_graph("lenet5")))
+    d = json.loads(dumps(load_graph("lenet5").graph))
     d["nodes"][4]["params"]["kernel_size"] = -5
     bad.write_text(json.dumps(d))
     with pytest.raises(GraphFileError, match=r"bad\.json: nodes\[4\] \(c3\): kernel size must be at least 1"):
@@ -118,7 +118,7 @@ def _leftovers(folder):
 @pytest.mark.parametrize("crash_in", ["os.replace", "os.fsync"])
 def test_a_crash_mid_save_leaves_the_old_file_whole_and_no_temporary_file(tmp_path, monkeypatch, crash_in):
     path = tmp_path / "doc.json"
-    save(load_graph("lenet5"), path)
+    save(load_graph("lenet5").graph, path)
     old = path.read_bytes()
     g = rich_document()
 
@@ -137,7 +137,7 @@ def test_a_crash_mid_save_leaves_the_old_file_whole_and_no_temporary_file(tmp_pa
 
 def test_an_interrupt_mid_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
-    save(load_graph("lenet5"), path)
+    save(load_graph("lenet5").graph, path)
     old = path.read_bytes()
     real_write_bytes = Path.write_bytes
 
@@ -155,13 +155,13 @@ def test_an_interrupt_mid_write_leaves_the_old_file_whole(tmp_path, monkeypatch)
 
 def test_save_keeps_the_mode_of_the_file_it_replaces_and_refuses_a_missing_folder(tmp_path):
     path = tmp_path / "doc.json"
-    save_graph(load_graph("lenet5"), path)
+    save_graph(load_graph("lenet5").graph, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644, "not the private mode of a temporary file"
     path.chmod(0o664)
-    save_graph(load_graph("lenet5"), path)
+    save_graph(load_graph("lenet5").graph, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o664
     with pytest.raises(GraphFileError, match="cannot write"):
-        save(load_graph("lenet5"), tmp_path / "no" / "such" / "folder.json")
+        save(load_graph("lenet5").graph, tmp_path / "no" / "such" / "folder.json")
 
 
 def test_copy_shares_nothing_with_the_original():

@@ -51,7 +51,7 @@ def gan_document() -> Graph:
     return g
 
 
-DOCUMENTS = {"lenet5": lambda: dumps(load_graph("lenet5")), "composites": lambda: dumps(composite_document()),
+DOCUMENTS = {"lenet5": lambda: dumps(load_graph("lenet5").graph), "composites": lambda: dumps(composite_document()),
              "gan": lambda: dumps(gan_document())}
 
 ODD_VALUES = [None, True, False, 0, -1, 1.5, 2 ** 31, 10 ** 30, 1e308, -1e308, float("nan"), float("inf"),

@@ -24,7 +24,7 @@ def test_summary_json_matches_the_lecture():
 
 def test_lenet5_counts_equal_torch_modules_built_per_block():
     """Each block's own torch module, built on the meta device, has the analysed count."""
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     a = g.analyze()
     with torch.device("meta"):
         x = torch.empty(1, 1, 32, 32)
@@ -42,7 +42,7 @@ def test_summary_exit_codes(tmp_path):
     r = subprocess.run([sys.executable, "-m", "designer", "summary", str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2
     assert "not valid JSON" in r.stderr and "Traceback" not in r.stderr
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     g.set_param("c5", "kernel_size", 7)  # 5×5 input: the kernel no longer fits
     from designer import save_graph
     broken = tmp_path / "broken.json"

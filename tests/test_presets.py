@@ -1,6 +1,6 @@
 """The bundled presets: every one loads, analyses cleanly, compiles and runs at its real
-size, and matches its paper. Parameter totals are checked against the reference table
-of DESIGN.md and against PyTorch itself (torchvision's models, or the network written
+size, and matches its paper. Parameter totals are checked against the totals the papers
+give (REFERENCE_TOTALS) and against PyTorch itself (torchvision's models, or the network written
 out by hand below from the paper); the VGG and ResNet presets must give torchvision's
 outputs once they hold torchvision's weights."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ PRESETS = ["mlp", "lenet5", "alexnet", "vgg11", "vgg11_lrn", "vgg13", "vgg16_c",
            "googlenet", "googlenet_aux", "resnet18", "resnet34", "plain34", "resnet50",
            "resnet18_transfer", "unet", "vae", "gan"]
 
-# DESIGN.md's reference table: totals (weights + biases) at the paper's input size.
+# The papers' totals (weights + biases) at the paper's input size.
 REFERENCE_TOTALS = {
     "lenet5": 61_706, "alexnet": 60_965_224, "vgg11": 132_863_336, "vgg11_lrn": 132_863_336,
     "vgg13": 133_047_848, "vgg16_c": 133_638_952, "vgg16": 138_357_544, "vgg19": 143_667_240,
@@ -35,7 +35,7 @@ _graphs: dict = {}
 def preset(name):
     """Each preset is loaded once; tests must not change it."""
     if name not in _graphs:
-        _graphs[name] = load_graph(name)
+        _graphs[name] = load_graph(name).graph
     return _graphs[name]
 
 

@@ -42,7 +42,7 @@ def test_bad_values_say_what_is_wrong(key, value, words):
 
 
 def test_from_graph_takes_the_documents_training_defaults():
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     meta = graph.meta["training"]
     config = TrainConfig.from_graph(graph)
     assert (config.lr, config.optimizer, config.batch_size, config.dataset) == \
@@ -54,11 +54,11 @@ def test_from_graph_takes_the_documents_training_defaults():
 def test_every_preset_has_valid_training_settings():
     from designer.graph.presets import preset_names
     for name in preset_names():
-        TrainConfig.from_graph(load_graph(name))
+        TrainConfig.from_graph(load_graph(name).graph)
 
 
 def test_a_typo_in_a_documents_settings_is_named():
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     graph.meta["training"] = dict(graph.meta["training"], epoch=3)
     with pytest.raises(TrainConfigError, match="the document's training settings: unknown setting 'epoch'"):
         TrainConfig.from_graph(graph)

@@ -13,6 +13,7 @@ from designer.train.engine import Trainer
 from designer.train.events import Checkpoint, Done, Epoch, Error, Log, Started, Step, from_dict, to_dict
 from designer.train.metrics_log import read
 from designer.train.tasks.classification import Classification
+from designer.compile import compile_graph
 
 # 320 training images: 10 steps an epoch; on the CPU, where seeded runs repeat bit for bit
 SMALL = dict(threads=1, limit=400, epochs=2, device="cpu")
@@ -53,7 +54,7 @@ def linear_net(hidden=32) -> Graph:
 def straight_run(tmp_path_factory):
     """LeNet-5 on 400 digits for 2 epochs, never interrupted."""
     folder = tmp_path_factory.mktemp("straight")
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     events = run(graph, TrainConfig.from_graph(graph, **SMALL), folder)
     return graph, folder, events
 
@@ -94,7 +95,7 @@ def test_model_pt_is_the_trained_network(straight_run):
     graph, folder, _ = straight_run
     state = torch.load(folder / "last.pt", weights_only=True)
     assert state["global_step"] == 20 and state["epoch"] == 2
-    model = graph.compile()
+    model = compile_graph(graph)
     model.load_state_dict(state["nets"]["model"])
     scripted = torch.jit.load(str(folder / "model.pt"))
     x = torch.rand(5, 1, 32, 32)
@@ -151,7 +152,7 @@ def test_a_run_folder_is_never_overwritten(straight_run):
 
 
 def test_wrong_class_count_is_refused_before_training(tmp_path):
-    events = run(load_graph("lenet5"), TrainConfig(dataset="shapes", threads=1), tmp_path / "run")
+    events = run(load_graph("lenet5").graph, TrainConfig(dataset="shapes", threads=1), tmp_path / "run")
     assert [type(e) for e in events] == [Error]
     error = events[0]
     assert error.kind == "setup"
@@ -161,7 +162,7 @@ def test_wrong_class_count_is_refused_before_training(tmp_path):
 
 
 def test_a_graph_with_errors_is_refused(tmp_path):
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     graph.remove_nodes(["c3_tanh"])
     events = run(graph, TrainConfig(threads=1), tmp_path)
     assert events[-1].kind == "setup" and events[-1].message.startswith("The graph has errors: at s4:")
@@ -184,7 +185,7 @@ def test_out_of_memory_stops_with_the_batch_size(tmp_path, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(Classification, "train_step", no_memory)
-    events = run(load_graph("lenet5"), TrainConfig(threads=1, limit=100, device="cpu"), tmp_path)
+    events = run(load_graph("lenet5").graph, TrainConfig(threads=1, limit=100, device="cpu"), tmp_path)
     error = events[-1]
     assert error.message == "The CPU ran out of memory at step 1 with a batch of 32."
     assert error.hint.startswith("Try a batch size of 16")
@@ -229,13 +230,13 @@ def test_learning_rate_schedules_follow_pytorch(tmp_path, schedule):
 def test_augmentation_and_cpu_only_settings_run(tmp_path):
     config = TrainConfig(threads=1, limit=100, epochs=1, augment=["random_crop", "hflip", "normalize"],
                          amp="bf16", channels_last=True, device="cpu")
-    events = run(load_graph("lenet5"), config, tmp_path)
+    events = run(load_graph("lenet5").graph, config, tmp_path)
     assert events[-1].reason == "finished"
     assert any("mixed precision (bf16) is for GPUs" in e.message for e in of(Log, events))
 
 
 def test_image_size_resizes_the_data_and_the_graph_follows(tmp_path):
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     events = run(graph, TrainConfig(image_size=36, threads=1, limit=100, epochs=1), tmp_path / "a")
     assert events[-1].reason == "finished" and "1×8×8 → 1×36×36" in events[0].dataset
     events = run(graph, TrainConfig(image_size=16, threads=1, limit=100), tmp_path / "b")
@@ -267,7 +268,7 @@ def test_an_image_folder_trains_through_a_data_loader(tmp_path):
 @pytest.mark.slow
 def test_lenet5_learns_digits(tmp_path):
     """The issue's bar: LeNet-5 on digits at 32×32, 3 epochs on the CPU, ≥ 90 % validation accuracy."""
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     events = run(graph, TrainConfig.from_graph(graph, epochs=3, threads=1), tmp_path)
     assert events[-1].reason == "finished"
     final = of(Epoch, events)[-1]
@@ -276,7 +277,7 @@ def test_lenet5_learns_digits(tmp_path):
 
 @pytest.mark.slow
 def test_the_mlp_learns_digits(tmp_path):
-    graph = load_graph("mlp")
+    graph = load_graph("mlp").graph
     events = run(graph, TrainConfig.from_graph(graph, epochs=3, threads=1), tmp_path)
     final = of(Epoch, events)[-1]
     assert final.val["accuracy"] >= 0.80, final.val

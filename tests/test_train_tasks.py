@@ -104,7 +104,7 @@ def test_a_segmentation_network_needs_masks(tmp_path):
 
 
 def test_the_vae_learns_and_samples_from_its_decoder(tmp_path):
-    graph = load_graph("vae")
+    graph = load_graph("vae").graph
     trainer, events = train(graph, TrainConfig.from_graph(graph, epochs=2, threads=1), tmp_path)
     assert events[0].task == "vae"
     epoch = of(Epoch, events)[-1]
@@ -126,7 +126,7 @@ def test_the_vae_learns_and_samples_from_its_decoder(tmp_path):
 
 def test_a_vae_that_returns_only_its_reconstruction(tmp_path):
     """μ and log σ² are then read off the Reparameterize block as it runs."""
-    graph = load_graph("vae")
+    graph = load_graph("vae").graph
     graph.remove_nodes(["mu_out", "logvar_out"])
     _, events = train(graph, TrainConfig.from_graph(graph, epochs=1, threads=1, limit=300), tmp_path)
     kl = [e.values["kl"] for e in of(Step, events)]
@@ -154,7 +154,7 @@ def test_the_gan_runs_100_steps_without_nan(tmp_path):
 
 
 def test_the_gan_preset_takes_a_step(tmp_path):
-    graph = load_graph("gan")
+    graph = load_graph("gan").graph
     _, events = train(graph, TrainConfig.from_graph(graph, max_steps=2, batch_size=8, threads=1, limit=100),
                       tmp_path)
     assert len(of(Step, events)) == 2

@@ -27,7 +27,7 @@ def wait_for(handle, predicate, timeout=120.0):
 
 
 def test_a_worker_trains_pauses_and_stops(tmp_path):
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     config = TrainConfig.from_graph(graph, epochs=50, limit=200, threads=1)
     handle = start_worker(dumps(graph), config.to_dict(), tmp_path)
     try:
@@ -51,7 +51,7 @@ def test_a_worker_trains_pauses_and_stops(tmp_path):
 
 
 def test_a_killed_worker_shows_as_an_error(tmp_path):
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     config = TrainConfig.from_graph(graph, epochs=50, threads=1)
     handle = start_worker(dumps(graph), config.to_dict(), tmp_path)
     wait_for(handle, lambda e: isinstance(e, Step))

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from designer.compile import WeightsFileError, compile_graph, load_weights
-from designer.compile.checkpoint import attached_weights, detach_weights
+from designer.document import Document
 from designer.compile.transfer import state_dict_of
 from designer.graph.model import Graph, SetField
 
@@ -109,21 +109,21 @@ def test_a_training_runs_checkpoint_loads_like_a_state_dict(tmp_path):
     assert set(state_dict_of(gan)) == {"generator.fc.weight", "discriminator.fc.bias"}
 
 
-def test_fine_tuning_a_graph_load_freeze_replace_the_head(tmp_path):
-    """The lecture's transfer learning: weights attached to the graph survive replacing the
-    head; frozen blocks keep their weights through a training step."""
+def test_fine_tuning_a_document_load_freeze_replace_the_head(tmp_path):
+    """The lecture's transfer learning: a document's weights survive replacing the head;
+    frozen blocks keep their weights through a training step."""
     source = trained(small_cnn(10))
     torch.save(source.state_dict(), tmp_path / "pretrained.pt")
-    graph = small_cnn(10)
-    report = load_weights(graph, tmp_path / "pretrained.pt")
-    assert report.ok and attached_weights(graph) is not None
-    # replace the head: a new 3-class layer, and freeze the features
-    graph.remove_nodes(["head"])
+    doc = Document(small_cnn(10))
+    report = doc.load_weights(tmp_path / "pretrained.pt")
+    assert report.ok and set(doc.weights) == set(source.state_dict())
+    # replace the head: a new 3-class layer, and freeze the features (one undo step each)
+    graph = doc.graph
+    doc.edit("Remove head", graph.removal_ops(["head"]))
     graph.add_node("Linear", {"out_features": 3}, id="new_head")
     graph.connect("relu2", "new_head")
-    for node_id in ("conv1", "bn1", "fc1"):
-        graph.apply(SetField(node_id, "trainable", False))
-    model = graph.compile()
+    doc.edit("Freeze", [SetField(node_id, "trainable", False) for node_id in ("conv1", "bn1", "fc1")])
+    model = doc.compile()
     assert torch.equal(model.conv1.weight, source.conv1.weight)
     assert torch.equal(model.fc1.bias, source.fc1.bias)
     assert [n for n, p in model.named_parameters() if p.requires_grad] == ["new_head.weight", "new_head.bias"]
@@ -136,13 +136,42 @@ def test_fine_tuning_a_graph_load_freeze_replace_the_head(tmp_path):
     assert torch.equal(after["conv1.weight"], before["conv1.weight"])
     assert torch.equal(after["fc1.weight"], before["fc1.weight"])
     assert not torch.equal(after["new_head.weight"], before["new_head.weight"])
-    detach_weights(graph)
-    assert not torch.equal(graph.compile().conv1.weight, source.conv1.weight)
+    assert torch.equal(doc.weights["conv1.weight"], source.conv1.weight), "training the module left the document as it was"
+    doc.set_weights(None)
+    assert not torch.equal(doc.compile().conv1.weight, source.conv1.weight)
 
 
-def test_weights_follow_the_graph_object_not_its_copies():
+def test_weights_are_the_documents_explicitly_and_travel_with_its_copies():
     source = trained(small_cnn())
-    graph = small_cnn()
-    load_weights(graph, source.state_dict())
-    assert torch.equal(graph.compile().fc1.weight, source.fc1.weight)
-    assert attached_weights(graph.copy()) is None
+    doc = Document(small_cnn())
+    doc.load_weights(source.state_dict())
+    copy = doc.copy()
+    assert copy.graph is not doc.graph and copy.weights is not doc.weights
+    for module in (doc.compile(), copy.compile()):
+        assert module.state_dict().keys() == source.state_dict().keys()
+        assert all(torch.equal(module.state_dict()[k], v) for k, v in source.state_dict().items())
+    copy.set_weights(None)   # the copy's weights are its own
+    assert doc.weights is not None
+    # the graph itself carries nothing: compiled bare, it is freshly initialised
+    assert not torch.equal(compile_graph(doc.graph).fc1.weight, source.fc1.weight)
+
+
+def test_no_module_level_table_holds_weights():
+    import designer
+    from pathlib import Path
+    root = Path(designer.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if "WeakKeyDictionary" in p.read_text()]
+    assert offenders == []
+
+
+def test_a_document_saved_with_weights_reopens_to_the_same_outputs(tmp_path):
+    from designer import load_graph, save_graph
+    source = trained(small_cnn())
+    doc = Document(small_cnn())
+    doc.load_weights(source.state_dict())
+    save_graph(doc, tmp_path / "cnn.pth")
+    again = load_graph(tmp_path / "cnn.pth")
+    x = torch.randn(4, 1, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(again.compile().eval()(x), source.eval()(x))
+    assert again.weights.keys() == source.state_dict().keys()

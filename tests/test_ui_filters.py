@@ -15,6 +15,7 @@ from designer.graph import Graph
 from designer.graph.model import SetParam
 from designer.ui.document import DocumentController
 from designer.ui.filters_view import FilterView, open_filters
+from designer.compile import compile_graph
 
 
 def save_screenshot(widget, name: str) -> None:
@@ -34,7 +35,7 @@ def train_briefly(graph, dataset: str, steps: int, lr: float, weight_decay: floa
     torch.set_num_threads(1)  # tiny batches: one thread beats two busy ones
     try:
         torch.manual_seed(seed)
-        model = graph.compile()
+        model = compile_graph(graph)
         initial = {k: v.clone() for k, v in model.state_dict().items()}
         opt = torch.optim.AdamW(model.parameters(), lr, weight_decay=weight_decay)
         for _ in range(steps):
@@ -54,7 +55,7 @@ def train_briefly(graph, dataset: str, steps: int, lr: float, weight_decay: floa
 
 @pytest.fixture(scope="module")
 def trained_lenet5():
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     initial, trained, accuracy = train_briefly(graph, "digits", steps=40, lr=0.01)
     assert accuracy > 0.5  # it did learn something
     return graph, initial, trained
@@ -139,7 +140,7 @@ def test_bad_checkpoints_and_blocks_are_messages(qtbot, tmp_path, trained_lenet5
 
 
 def test_the_view_follows_edits_and_lets_go_when_closed(qtbot):
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     view = FilterView(graph, "c3")
     qtbot.addWidget(view)
     assert view.kernels().shape == (16, 6, 5, 5)
@@ -158,12 +159,12 @@ def test_the_view_follows_edits_and_lets_go_when_closed(qtbot):
 
 
 def test_open_filters_is_a_window_that_closes_with_its_document(qtbot):
-    controller = DocumentController(load_graph("lenet5"))
+    controller = DocumentController(load_graph("lenet5").graph)
     window = open_filters(controller, "c1")
     qtbot.addWidget(window)
     assert window.isWindow() and window.isVisible()
     assert window.windowTitle() == "Filters — C1"
-    controller.set_graph(load_graph("mlp"))
+    controller.set_graph(load_graph("mlp").graph)
     qtbot.waitUntil(lambda: not window.isVisible())
     controller.close()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFileDialog
 from designer import load_graph
 from designer.graph.fileformat import dumps
 from designer.graph.model import SetField
+from designer.compile import compile_graph
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,7 +37,7 @@ def trained_run(tmp_path_factory):
     from designer.train import run_listing
     from designer.train.engine import Trainer
     run = tmp_path_factory.mktemp("runs") / "run-20260101-000000"
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     Trainer(graph, TrainConfig(epochs=1, limit=160, batch_size=16, threads=1), run).run()
     (run / run_listing.DOCUMENT).write_text(dumps(graph), encoding="utf-8")
     run_listing.update_meta(run, status=run_listing.FINISHED, task="classification")
@@ -46,7 +47,7 @@ def trained_run(tmp_path_factory):
 @pytest.fixture
 def controller(qapp):
     from designer.ui.document import DocumentController
-    c = DocumentController(load_graph("lenet5"))
+    c = DocumentController(load_graph("lenet5").graph)
     yield c
     c.close()
 
@@ -61,7 +62,7 @@ def panel(qtbot, controller):
 
 
 def compiled_trainable(graph) -> tuple[int, int]:
-    model = graph.compile()
+    model = compile_graph(graph)
     params = list(model.parameters())
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
@@ -76,20 +77,19 @@ def test_weights_from_a_runs_checkpoint_are_matched_reported_and_used_by_compile
     assert panel.report.text().splitlines()[0] == "Loaded 10 of 10 tensors."
     assert "10 trained tensors" in panel.weights_status.text() and "best.pt" in panel.weights_status.text()
     checkpoint = torch.load(trained_run / "best.pt", weights_only=True)["nets"]["model"]
-    model = controller.graph.compile()
+    model = controller.document.compile()
     for key, value in model.state_dict().items():
         assert torch.equal(value, checkpoint[key]), key
-    assert set(attached_weights(controller.graph)) == set(checkpoint)
+    assert set(controller.weights) == set(checkpoint)
     qtbot.mouseClick(panel.forget_button, Qt.MouseButton.LeftButton)
-    assert attached_weights(controller.graph) is None and "freshly" in panel.weights_status.text()
+    assert controller.weights is None and "freshly" in panel.weights_status.text()
 
 
 def test_a_file_with_another_head_is_loaded_in_part_and_a_hostile_file_is_refused(panel, controller, qtbot,
                                                                                   tmp_path, monkeypatch):
-    from designer.compile.checkpoint import attached_weights
-    other = load_graph("lenet5")
+    other = load_graph("lenet5").graph
     other.set_param("output", "out_features", 3)
-    state = other.compile().state_dict()
+    state = compile_graph(other).state_dict()
     torch.save(state, tmp_path / "three_classes.pt")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "three_classes.pt"), ""))
     qtbot.mouseClick(panel.file_button, Qt.MouseButton.LeftButton)
@@ -97,8 +97,8 @@ def test_a_file_with_another_head_is_loaded_in_part_and_a_hostile_file_is_refuse
     lines = panel.report.text().splitlines()
     assert lines[0].startswith("Loaded 8 of 10 tensors; 2 with another shape")
     assert "output.weight (3×84 in the file, 10×84 here)" in panel.report.text()
-    assert set(attached_weights(controller.graph)) == set(state) - {"output.weight", "output.bias"}
-    assert torch.equal(controller.graph.compile().state_dict()["c5.weight"], state["c5.weight"])
+    assert set(controller.weights) == set(state) - {"output.weight", "output.bias"}
+    assert torch.equal(controller.document.compile().state_dict()["c5.weight"], state["c5.weight"])
 
     class Hostile:
         def __reduce__(self):
@@ -122,11 +122,11 @@ def test_freezing_a_range_is_one_undo_step_and_the_trainable_count_follows(panel
     assert (trainable, total) == (controller.analysis.trainable_params, 61706)
     qtbot.waitUntil(lambda: panel.trainable.text() ==   # at the controller's next analysis (a 0 ms timer)
                     f"Trainable: {trainable:,} of 61,706 parameters (3 blocks frozen)", timeout=2000)
-    assert controller.undo_stack.count() == 1 and controller.undo_stack.undoText() == "Freeze C1 … C5"
-    controller.undo_stack.undo()
+    assert controller.history.count == 1 and controller.history.undo_text == "Freeze C1 … C5"
+    controller.history.undo()
     assert all(n.trainable for n in controller.graph.nodes.values())
     qtbot.waitUntil(lambda: panel.trainable.text() == "Trainable: 61,706 of 61,706 parameters", timeout=2000)
-    controller.undo_stack.redo()
+    controller.history.redo()
     panel.first.setCurrentIndex(ids.index("c3"))
     panel.last.setCurrentIndex(ids.index("c3"))
     panel.unfreeze_button.click()
@@ -145,10 +145,10 @@ def test_replacing_the_head_gives_it_the_datasets_class_count(panel, controller,
     panel.head_button.click()
     node = controller.graph.nodes["output"]
     assert node.params["out_features"] == 3 and node.trainable    # a new head learns
-    assert controller.undo_stack.undoText() == "Replace the head OUTPUT (3 outputs)"
-    model = controller.graph.compile()
+    assert controller.history.undo_text == "Replace the head OUTPUT (3 outputs)"
+    model = compile_graph(controller.graph)
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 3)
-    controller.undo_stack.undo()
+    controller.history.undo()
     assert controller.graph.nodes["output"].params["out_features"] == 10
 
 
@@ -156,7 +156,7 @@ def test_the_worker_starts_from_the_given_weights_and_leaves_frozen_blocks_alone
     """designer.train.worker with init_weights, run in this process: frozen layers end the
     run exactly as loaded, the new head (3 classes, for shapes) was trained from scratch."""
     from designer.train.worker import _main
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     graph.set_param("output", "out_features", 3)
     for node_id in ("c1", "c3", "c5"):
         graph.apply(SetField(node_id, "trainable", False))
@@ -178,8 +178,7 @@ def test_the_worker_starts_from_the_given_weights_and_leaves_frozen_blocks_alone
     assert after["output.weight"].shape == (3, 84)
 
 
-def test_starting_a_run_hands_the_attached_weights_to_the_worker(qtbot, controller, tmp_path, trained_run):
-    from designer.compile.checkpoint import attach_weights
+def test_starting_a_run_hands_the_documents_weights_to_the_worker(qtbot, controller, tmp_path, trained_run):
     from designer.ui.training.panel import TrainingPanel
     from designer.ui.training.session import TrainingSession
     launched = []
@@ -197,7 +196,7 @@ def test_starting_a_run_hands_the_attached_weights_to_the_worker(qtbot, controll
         launched.append((Path(run_dir), init_weights))
         return Handle()
     weights = torch.load(trained_run / "last.pt", weights_only=True)["nets"]["model"]
-    attach_weights(controller.graph, weights)
+    controller.document.set_weights(weights)
     panel = TrainingPanel(controller, data_dir=tmp_path, session=TrainingSession(start_worker=launcher))
     qtbot.addWidget(panel)
     assert panel.start()

@@ -6,12 +6,13 @@ import shutil
 
 import pytest
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QDialog, QMainWindow, QStyle
 
 from designer import load_graph
 from designer.graph.presets import preset_names, preset_path
 from designer.ui import preset_gallery
+from designer.graph.model import SetField
 from designer.ui.dialogs import HistoryDialog, ShortcutsDialog
 from designer.ui.preset_gallery import PresetGalleryDialog, PresetGalleryWidget
 from designer.ui.theme import category_color
@@ -34,7 +35,7 @@ def test_the_gallery_lists_every_preset_with_its_parameter_count(dialog):
     for name in preset_names():
         card = gallery.card(name)
         assert card.problem == "", name
-        assert card.params == load_graph(name).analyze().total_params
+        assert card.params == load_graph(name).graph.analyze().total_params
         assert card.thumbnail is not None and card.thumbnail.chips
     nn = torch.nn
     lenet = nn.Sequential(nn.Conv2d(1, 6, 5), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.AvgPool2d(2),
@@ -125,7 +126,7 @@ def test_new_and_changed_presets_are_discovered(qtbot, preset_dir):
 
 
 def test_thumbnail_draws_each_block_in_its_category_colour(qtbot):
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     thumb = GraphThumbnail.from_graph(graph)
     assert len(thumb.chips) == len(graph.nodes) and len(thumb.links) == len(graph.edges)
     image = thumb.image(QSize(400, 200))
@@ -163,26 +164,21 @@ def test_shortcuts_dialog_lists_actions_by_menu_in_native_text(qtbot):
 
 
 def test_history_dialog_shows_every_step_and_jumps_back(qtbot):
-    stack = QUndoStack()
-    done = []
-
-    class Step(QUndoCommand):
-        def __init__(self, n):
-            super().__init__(f"step {n}")
-            self.n = n
-
-        def redo(self):
-            done.append(self.n)
-
-        def undo(self):
-            done.remove(self.n)
-
+    from designer.graph.model import Graph
+    from designer.ui.document import DocumentController
+    graph = Graph()
+    graph.add_node("Input", {"shape": [1, 8, 8]}, id="x")
+    controller = DocumentController(graph)
     for n in (1, 2, 3):
-        stack.push(Step(n))
-    dialog = HistoryDialog(stack)
+        controller.edit(f"step {n}", [SetField("x", "label", f"label {n}")])
+    dialog = HistoryDialog(controller)
     qtbot.addWidget(dialog)
-    model = dialog.view.model()
-    assert [model.index(r, 0).data() for r in range(model.rowCount())] == \
-        ["Opened document", "step 1", "step 2", "step 3"]
-    dialog.view.setCurrentIndex(model.index(1, 0))
-    assert stack.index() == 1 and done == [1]
+    assert dialog.rows() == ["Opened document", "step 1", "step 2", "step 3"]
+    assert dialog.view.currentRow() == 3
+    dialog.view.setCurrentRow(1)
+    assert controller.history.index == 1 and graph.nodes["x"].label == "label 1"
+    controller.document.redo()   # the list follows the history
+    assert dialog.view.currentRow() == 2
+    dialog.reject()
+    controller.document.undo()   # a closed dialog no longer listens
+    assert controller.history.index == 1

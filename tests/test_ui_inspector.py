@@ -76,7 +76,7 @@ def test_typing_out_channels_is_one_undo_step_and_updates_shapes_and_totals(qtbo
     assert doc.graph.nodes["c3"].params["out_channels"] == 16  # nothing commits while typing
     qtbot.keyClick(spin, Qt.Key.Key_Return)
     assert doc.graph.nodes["c3"].params["out_channels"] == 32
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
     settle(qtbot, doc)
     assert inspector.shape_text() == "6×14×14 → 32×10×10"
     assert inspector.formula_text().startswith("(5×5×6)×32 + 32 = 4,832")
@@ -86,11 +86,11 @@ def test_typing_out_channels_is_one_undo_step_and_updates_shapes_and_totals(qtbo
     assert row.siblingAtColumn(2).data() == "32×10×10"
     assert row.siblingAtColumn(3).data() == "4,832"
 
-    doc.undo_stack.undo()
+    doc.history.undo()
     settle(qtbot, doc)
     assert spin.value() == 16
     assert "61,706 parameters" in summary.totals_text()
-    assert doc.undo_stack.count() == 1  # showing the undone value pushed nothing
+    assert doc.history.count == 1  # showing the undone value pushed nothing
 
 
 def test_spin_arrows_commit_each_step(qtbot, doc, inspector):
@@ -99,7 +99,7 @@ def test_spin_arrows_commit_each_step(qtbot, doc, inspector):
     spin.stepUp()
     spin.stepUp()
     assert doc.graph.nodes["c3"].params["out_channels"] == 18
-    assert doc.undo_stack.count() == 2
+    assert doc.history.count == 2
 
 
 def test_value_outside_the_range_is_refused_at_the_field(qtbot, doc, inspector):
@@ -109,7 +109,7 @@ def test_value_outside_the_range_is_refused_at_the_field(qtbot, doc, inspector):
     qtbot.keyClicks(spin, "0")
     qtbot.keyClick(spin, Qt.Key.Key_Return)
     assert doc.graph.nodes["c3"].params["out_channels"] == 16
-    assert doc.undo_stack.count() == 0
+    assert doc.history.count == 0
     assert inspector.field_error("out_channels") == "out channels must be at least 1, not 0"
     assert "at least 1" in inspector.error_text()
     assert "border" in spin.styleSheet()  # the red frame
@@ -127,14 +127,14 @@ def test_bad_text_in_a_pair_field_is_refused_with_the_reason(qtbot, doc, inspect
     qtbot.keyClicks(field, "5, x")
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert doc.graph.nodes["c3"].params["kernel_size"] == 5
-    assert doc.undo_stack.count() == 0
+    assert doc.history.count == 0
     assert inspector.field_error("kernel_size") == "kernel size: write a number or two numbers like 5, 3"
 
     field.selectAll()
     qtbot.keyClicks(field, "5, 3")
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert doc.graph.nodes["c3"].params["kernel_size"] == (5, 3)
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
     assert inspector.field_error("kernel_size") == ""
     settle(qtbot, doc)
     assert inspector.shape_text() == "6×14×14 → 16×10×12"
@@ -148,7 +148,7 @@ def test_padding_accepts_same(qtbot, doc, inspector):
     assert inspector.shape_text() == "6×14×14 → 16×14×14"
     inspector.set_value("padding", "sometimes")
     assert "padding" in inspector.field_error("padding")
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
 
 
 def test_a_refusal_by_the_model_is_shown_at_the_field(qtbot):
@@ -168,7 +168,7 @@ def test_a_refusal_by_the_model_is_shown_at_the_field(qtbot):
     panel.set_value("num_inputs", 2)
     assert "disconnect it first" in panel.field_error("num_inputs")
     assert g.nodes["add"].params["num_inputs"] == 3
-    assert doc.undo_stack.count() == 0
+    assert doc.history.count == 0
     doc.close()
 
 
@@ -195,7 +195,7 @@ def test_float_and_enum_editors(qtbot):
     assert isinstance(mode, QComboBox)
     panel.set_value("mode", "bilinear")
     assert g.nodes["up"].params["mode"] == "bilinear"
-    assert doc.undo_stack.count() == 2
+    assert doc.history.count == 2
     doc.close()
 
 
@@ -209,8 +209,8 @@ def test_label_and_trainable_are_edits_too(qtbot, doc, inspector):
     switch = inspector.editor("trainable")
     qtbot.mouseClick(switch, Qt.MouseButton.LeftButton, pos=QPoint(8, switch.height() // 2))
     assert doc.graph.nodes["c3"].trainable is False
-    assert doc.undo_stack.count() == 2
-    assert [doc.undo_stack.text(i) for i in range(2)] == ["Rename C3", "Freeze C3 conv"]
+    assert doc.history.count == 2
+    assert [doc.history.text(i) for i in range(2)] == ["Rename C3", "Freeze C3 conv"]
 
 
 def test_a_value_typed_but_not_committed_goes_to_the_block_it_was_typed_for(qtbot, doc, inspector):
@@ -224,7 +224,7 @@ def test_a_value_typed_but_not_committed_goes_to_the_block_it_was_typed_for(qtbo
     assert doc.graph.nodes["c3"].params["out_channels"] == 12
     assert doc.graph.nodes["c5"].params["kernel_size"] == 5
     assert doc.graph.nodes["c5"].params["out_channels"] == 120
-    assert doc.undo_stack.count() == 2
+    assert doc.history.count == 2
 
 
 def test_multi_selection_edits_every_block_in_one_step(qtbot, doc, inspector):
@@ -232,8 +232,8 @@ def test_multi_selection_edits_every_block_in_one_step(qtbot, doc, inspector):
     assert "3 blocks selected" in inspector._title.text()
     inspector.set_value("kernel_size", 3)
     assert [doc.graph.nodes[i].params["kernel_size"] for i in ("c1", "c3", "c5")] == [3, 3, 3]
-    assert doc.undo_stack.count() == 1
-    doc.undo_stack.undo()
+    assert doc.history.count == 1
+    doc.history.undo()
     assert [doc.graph.nodes[i].params["kernel_size"] for i in ("c1", "c3", "c5")] == [5, 5, 5]
     doc.select(["c1", "s2"])  # no shared type: nothing to edit in common
     with pytest.raises(KeyError):
@@ -244,11 +244,11 @@ def test_refreshing_never_pushes_an_edit(qtbot, doc, inspector):
     for node_id in ("c1", "c3", "f6", "output", "c3"):
         doc.select([node_id])
         doc.refresh_analysis()
-    assert doc.undo_stack.count() == 0
+    assert doc.history.count == 0
     doc.edit("elsewhere", [SetParam("c3", "out_channels", 8)])
     settle(qtbot, doc)
     assert inspector.editor("out_channels").value() == 8
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
 
 
 def test_node_errors_are_shown(qtbot, doc, inspector):

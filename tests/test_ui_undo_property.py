@@ -22,7 +22,7 @@ TYPES = ("Conv2d", "ReLU", "MaxPool2d", "Linear", "Flatten", "BatchNorm", "Dropo
 
 
 def base_document() -> Graph:
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     # and a user composite, so that edits inside one are exercised too
     ids = list(g.nodes)
     for op in group_ops(g, ids[1:3], "Stem"):
@@ -137,11 +137,11 @@ def test_random_edit_sequences_undo_to_the_same_bytes(qapp):
                 assert {n: dumps(d.graph) for n, d in c.graph.composites.items()} == inner_before
             c.graph.analyze()   # the analysis copes with whatever the edits made
         edited = dumps(c.graph)
-        while c.undo_stack.canUndo():
-            c.undo_stack.undo()
+        while c.history.can_undo:
+            c.history.undo()
         assert dumps(c.graph) == start, f"seed {seed}: undo all did not restore the document"
-        while c.undo_stack.canRedo():
-            c.undo_stack.redo()
+        while c.history.can_redo:
+            c.history.redo()
         assert dumps(c.graph) == edited, f"seed {seed}: redo all did not restore the edits"
         c.close()
         c.deleteLater()

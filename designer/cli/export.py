@@ -24,16 +24,15 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    graph = load_or_exit(args.document)
+    document = load_or_exit(args.document)
     shape = parse_shape(args.input)
     try:
         fmt = format_for(args.output, args.format)
         if args.weights:
-            from designer.compile.transfer import load_weights
-            report = load_weights(graph, args.weights)
+            report = document.load_weights(args.weights)
             print(f"weights: {report}", file=sys.stderr)
-        path = export(graph, args.output, format=fmt, network=args.network, input_shape=shape,
-                      source=Path(args.document).name)
+        path = export(document.graph, args.output, format=fmt, network=args.network, input_shape=shape,
+                      source=Path(args.document).name, weights=document.weights)
     except CompileError as exc:
         print("error: cannot export: the graph has errors", file=sys.stderr)
         for node_id, message in exc.errors:

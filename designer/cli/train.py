@@ -164,15 +164,16 @@ def summary_line(event: Done, progress: Progress) -> str:
 
 def run(args) -> int:
     from designer.train.errors import TrainSetupError
-    graph = load_or_exit(args.document)
+    document = load_or_exit(args.document)   # a .pth brings its weights: the run starts from them
     try:
-        config = make_config(graph, args)
+        config = make_config(document.graph, args)
     except (TrainSetupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from designer.train.engine import Trainer
     progress = Progress()
-    trainer = Trainer(graph, config, args.out, progress, resume=args.resume, init_weights=args.weights)
+    trainer = Trainer(document.graph, config, args.out, progress, resume=args.resume, init_weights=args.weights,
+                      weights=document.weights)
 
     def stop_softly(signum, frame):
         print("\nstopping after this step (Ctrl-C again to abort)…", file=sys.stderr)

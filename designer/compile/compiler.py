@@ -24,16 +24,19 @@ from torch import fx, nn
 from designer.graph.analysis import analyze_inner
 from .errors import CompileError, first_line
 from .schedule import execution_order
+from .transfer import load_matching, network_share
 
 BOUNDARY = ("Input", "Output")
 
 
-def compile_graph(graph, network: str | None = None, device=None, input_shape=None) -> nn.Module:
+def compile_graph(graph, network: str | None = None, device=None, input_shape=None,
+                  weights=None) -> nn.Module:
     """The network of `graph` as a torch.fx.GraphModule, built once, on `device`
     ("meta" builds the structure without allocating weights). A document with
     several networks gives an nn.ModuleDict of them unless `network` names one.
-    Weights attached to the graph (by `load_graph` of a weights file or by
-    `load_weights(graph, ...)`) are loaded into the matching layers."""
+    `weights` (a state dict named as the whole document compiles, e.g. a Document's
+    weights) are loaded into the layers whose names and shapes fit; the others keep
+    their fresh initialisation."""
     networks = graph.networks()
     if network is not None and network not in networks:
         raise CompileError(f"there is no network {network!r}; this document holds {', '.join(networks)}")
@@ -53,9 +56,9 @@ def compile_graph(graph, network: str | None = None, device=None, input_shape=No
                 if "." in net or hasattr(module, net):
                     raise CompileError(f"the network name {net!r} cannot name a module; rename it")
                 module[net] = build_network(graph, analysis, net, network_class_name(graph, net))
-    if dev.type != "meta":
-        from .checkpoint import apply_attached_weights
-        apply_attached_weights(graph, module, network if network is not None and len(networks) > 1 else None)
+    if weights and dev.type != "meta":
+        share = network_share(weights, network) if network is not None and len(networks) > 1 else weights
+        load_matching(module, share)
     return module
 
 

@@ -21,6 +21,7 @@ from torch import fx, nn
 
 from designer.atomic import atomic_folder, atomic_path
 from .checkpoint import require_weights, save_weights_file
+from .compiler import compile_graph
 from .errors import ExportError, first_line
 
 FORMATS = ("torchscript", "state_dict", "onnx", "python")
@@ -41,10 +42,11 @@ def format_for(path, format: str | None = None) -> str:
 
 
 def export(graph, path, format: str | None = None, network: str | None = None, module=None,
-           input_shape=None, source: str = "") -> Path:
+           input_shape=None, source: str = "", weights=None) -> Path:
     """Write `graph`'s network to `path`. `module`: an already built (trained) network
-    to write instead of a fresh `graph.compile()`; `input_shape` overrides the Input's;
-    `source` names the document in the Python export's header."""
+    to write instead of compiling `graph` afresh with `weights` (a document's state dict,
+    or None for fresh initialisation); `input_shape` overrides the Input's; `source`
+    names the document in the Python export's header."""
     fmt = format_for(path, format)
     path = Path(path)
     if network is not None and network not in graph.networks():
@@ -55,20 +57,20 @@ def export(graph, path, format: str | None = None, network: str | None = None, m
         return export_python(graph, path, network=network, input_shape=input_shape, source=source)
     if fmt == "state_dict":
         if module is None:
-            module = graph.compile(input_shape=input_shape)
+            module = compile_graph(graph, input_shape=input_shape, weights=weights)
         return save_weights_file(graph, path, module)
-    module = _one_network(graph, network, module, input_shape)
+    module = _one_network(graph, network, module, input_shape, weights)
     if fmt == "torchscript":
         return export_torchscript(module, path)
     return export_onnx(module, path, output_names=_output_names(graph, network, input_shape))
 
 
-def _one_network(graph, network, module, input_shape) -> nn.Module:
+def _one_network(graph, network, module, input_shape, weights) -> nn.Module:
     nets = graph.networks()
     if network is None and len(nets) > 1:
         raise ExportError(f"this document holds the networks {', '.join(nets)}: choose one to export")
     if module is None:
-        module = graph.compile(network=network, input_shape=input_shape)
+        module = compile_graph(graph, network=network, input_shape=input_shape, weights=weights)
     elif isinstance(module, nn.ModuleDict):
         if network not in module:
             raise ExportError(f"there is no network {network!r}; this document holds {', '.join(module)}")

@@ -1,11 +1,11 @@
 """Putting saved weights onto a network by name: the basis of fine-tuning
 (load a trained network's weights, freeze blocks, replace the head).
 
-`load_weights(target, source)` matches the keys of a state dict against the
+`load_weights(module, source)` matches the keys of a state dict against the
 compiled network's (`c1.weight`, `layer1.0.conv1.weight`) and loads those whose
-shapes agree; the report says what matched and what did not. Given a Graph
-rather than a module, the matching weights are attached to the graph, so every
-later `graph.compile()` starts from them (see checkpoint.py).
+shapes agree; the report says what matched and what did not. For a drawing
+rather than a module, `checkpoint.fit_weights(graph, source)` gives the fitting
+entries, which a Document keeps as its weights.
 """
 from __future__ import annotations
 
@@ -128,22 +128,25 @@ def _fitting(module: nn.Module, state, strict: bool) -> tuple[dict, WeightsRepor
     return fitting, report
 
 
-def load_weights(target, source, strict: bool = False) -> WeightsReport:
-    """Map a state dict (a .pt path, read safely, or a mapping) onto `target` by name.
-
-    target: an nn.Module (weights copied in place) or a Graph (the fitting weights are
-    attached to it, so `graph.compile()` builds the network with them).
-    strict: refuse, loading nothing, unless every key matches in name and shape."""
+def read_state(source) -> dict[str, torch.Tensor]:
+    """The state dict of a .pt path (read safely) or of a mapping (see state_dict_of)."""
     if isinstance(source, (str, Path)):
         from .safe_load import load_torch_file
-        state = state_dict_of(load_torch_file(source), Path(source).name)
-    else:
-        state = state_dict_of(source, "the given weights")
-    if isinstance(target, nn.Module):
-        return load_matching(target, state, strict)
-    from .checkpoint import attach_weights, attached_weights
-    from .compiler import compile_graph
-    skeleton = compile_graph(target, device="meta")  # names and shapes only, no allocation
-    fitting, report = _fitting(skeleton, state, strict)
-    attach_weights(target, {**(attached_weights(target) or {}), **fitting})
-    return report
+        return state_dict_of(load_torch_file(source), Path(source).name)
+    return state_dict_of(source, "the given weights")
+
+
+def load_weights(module: nn.Module, source, strict: bool = False) -> WeightsReport:
+    """Map a state dict (a .pt path, read safely, or a mapping) onto `module` in place, by name.
+    strict: refuse, loading nothing, unless every key matches in name and shape.
+    (A drawing's weights: `Document.load_weights`.)"""
+    if not isinstance(module, nn.Module):
+        raise TypeError("load_weights puts weights into a compiled network; for a document use "
+                        "document.load_weights(source)")
+    return load_matching(module, read_state(source), strict)
+
+
+def fitting_entries(module: nn.Module, state: Mapping[str, torch.Tensor],
+                    strict: bool = False) -> tuple[dict, WeightsReport]:
+    """The entries of `state` that fit `module` (built on any device, meta included), and the report."""
+    return _fitting(module, state, strict)

@@ -17,6 +17,8 @@ from typing import Any, Callable
 from .block import BlockSpec, get_block
 from .errors import (CycleError, DuplicateInputError, GraphError, NetworkMismatchError,
                      ParamError, PortError, UnknownBlockError)
+from .events import (CompositeChanged, EdgeAdded, EdgeRemoved, GraphEvent, MetaChanged, NodeAdded, NodeChanged,
+                     NodeRemoved)
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # whole string: fullmatch, as `$` lets a "\n" through
 DEFAULT_NETWORK = "main"
@@ -159,7 +161,7 @@ class Graph:
         self.composites: dict[str, CompositeDef] = {}
         self.meta: dict[str, Any] = {}
         self.structure_revision = 0
-        self._observers: list[Callable[..., None]] = []
+        self._observers: list[Callable[[GraphEvent], None]] = []
         self._analyzer = None
         # edges by node, kept beside the list so that connecting stays cheap on big documents
         self._index_key = None
@@ -169,16 +171,15 @@ class Graph:
         self._taken: set[tuple[str, str]] = set()
 
     # ---- observers --------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[..., None]) -> Callable[[], None]:
-        """callback(event, **data) with event one of node_added, node_removed, node_changed,
-        edge_added, edge_removed, composite_changed, meta_changed; one call per real change.
-        Returns an unsubscribe function."""
+    def subscribe(self, callback: Callable[[GraphEvent], None]) -> Callable[[], None]:
+        """callback(event) with one of the dataclasses of `designer.graph.events`, once per
+        real change. Returns an unsubscribe function."""
         self._observers.append(callback)
         return lambda: self._observers.remove(callback) if callback in self._observers else None
 
-    def _emit(self, event: str, **data):
+    def _emit(self, event: GraphEvent):
         for cb in list(self._observers):
-            cb(event, **data)
+            cb(event)
 
     # ---- the edge index ---------------------------------------------------------------------
     def _current_key(self):
@@ -306,7 +307,7 @@ class Graph:
             items.insert(index, (node.id, node))
             self.nodes = dict(items)
         self._structure_changed()
-        self._emit("node_added", node=node)
+        self._emit(NodeAdded(node))
         return RemoveNode(node.id)
 
     def _remove_node(self, op: RemoveNode) -> Op:
@@ -317,7 +318,7 @@ class Graph:
         index = list(self.nodes).index(op.id)
         node = self.nodes.pop(op.id)
         self._structure_changed()
-        self._emit("node_removed", node=node)
+        self._emit(NodeRemoved(node))
         return AddNode(node, index)
 
     def _connect(self, op: Connect) -> Op:
@@ -333,7 +334,7 @@ class Graph:
         else:
             self.edges.insert(max(0, op.index), e)
         self._structure_changed(index_valid=appended)
-        self._emit("edge_added", edge=e)
+        self._emit(EdgeAdded(e))
         return Disconnect(e)
 
     def _disconnect(self, op: Disconnect) -> Op:
@@ -347,7 +348,7 @@ class Graph:
         self._taken.discard((e.dst, e.dst_port))
         self._edge_set.discard(e)
         self._structure_changed()
-        self._emit("edge_removed", edge=e)
+        self._emit(EdgeRemoved(e))
         return Connect(e, index)
 
     def _set_param(self, op: SetParam) -> Op:
@@ -363,7 +364,7 @@ class Graph:
             self._check_ports_kept(node, ports)
         node.params = dict(node.params, **{op.name: value})
         node.revision += 1
-        self._emit("node_changed", node=node, field="params", name=op.name)
+        self._emit(NodeChanged(node, "params", op.name))
         return SetParam(op.id, op.name, old)
 
     def _set_field(self, op: SetField) -> Op:
@@ -382,7 +383,7 @@ class Graph:
             node.revision += 1
         if op.name == "network":
             self._structure_changed()
-        self._emit("node_changed", node=node, field=op.name, name=op.name)
+        self._emit(NodeChanged(node, op.name, op.name))
         return SetField(op.id, op.name, old)
 
     def _set_composite(self, op: SetComposite) -> Op:
@@ -426,7 +427,7 @@ class Graph:
         for n in users:
             n.revision += 1
         self._structure_changed()
-        self._emit("composite_changed", name=op.name)
+        self._emit(CompositeChanged(op.name))
         return SetComposite(op.name, old, index)
 
     def _set_meta(self, op: SetMeta) -> Op:
@@ -440,7 +441,7 @@ class Graph:
             self.meta.pop(op.key, None)
         else:
             self.meta[op.key] = value
-        self._emit("meta_changed", key=op.key)
+        self._emit(MetaChanged(op.key))
         return SetMeta(op.key, old)
 
     def apply_all(self, ops: list[Op]) -> list[Op]:
@@ -528,7 +529,7 @@ class Graph:
         from .composite import ungroup_ops
         return self.apply_all(ungroup_ops(self, node_id))
 
-    # ---- analysis and compilation -----------------------------------------------------------
+    # ---- analysis -----------------------------------------------------------------------------
     def analyze(self, input_shape=None):
         """Shapes, parameter counts, MACs and errors for every node (incremental)."""
         from .analysis import Analyzer
@@ -536,19 +537,10 @@ class Graph:
             self._analyzer = Analyzer(self)
         return self._analyzer.run(input_shape)
 
-    def compile(self, network: str | None = None, device=None, input_shape=None):
-        """A torch.nn.Module of the network (all networks as a ModuleDict when the document
-        holds several and none is named)."""
-        from designer.compile import compile_graph
-        return compile_graph(self, network=network, device=device, input_shape=input_shape)
-
     def copy(self) -> "Graph":
         """An independent deep copy (shares nothing with this document)."""
         from .fileformat import dumps, loads
         return loads(dumps(self))
-
-    def subgraph_nodes(self, network: str) -> list[Node]:
-        return [n for n in self.nodes.values() if n.network == network]
 
 
 _HANDLERS = {AddNode: Graph._add_node, RemoveNode: Graph._remove_node, Connect: Graph._connect,

@@ -32,16 +32,13 @@ def initial_weight(graph, node_id: str, seed: int = 0) -> torch.Tensor:
     return module.weight.detach()
 
 
-def attached_weight(graph, node_id: str) -> torch.Tensor | None:
-    """The block's weight from the weights file the document was opened from, if any."""
-    from designer.compile.checkpoint import attached_weights
-    state = attached_weights(graph)
-    if not state:
-        return None
+def has_node_weight(state: dict, graph, node_id: str) -> bool:
+    """Does `state` (a document's weights) hold this block's weight?"""
     try:
-        return node_weight(state, graph, node_id)
+        node_weight(state, graph, node_id)
     except FilterError:
-        return None
+        return False
+    return True
 
 
 @dataclass

@@ -44,8 +44,9 @@ NORMALIZE_SAMPLE = 5000  # images the normalisation mean and deviation are measu
 
 class Trainer:
     def __init__(self, graph, config: TrainConfig, run_dir, on_event=None, resume: bool = False,
-                 stop_event=None, pause_event=None, init_weights=None):
+                 stop_event=None, pause_event=None, init_weights=None, weights=None):
         self.graph = graph
+        self.weights = weights            # a state dict the run starts from (a document's weights)
         self.init_weights = init_weights  # a .pt/.pth whose matching layers start the run (fine-tuning)
         self.config = config
         self.folder = RunFolder(run_dir)
@@ -129,8 +130,8 @@ class Trainer:
                 raise TrainSetupError(f"With {source.name} images of {'×'.join(map(str, source.input_shape))} "
                                       f"the graph fails at {node}: {msg}.")
         self.task = task = make_task(kind, graph, source, config, analysis)
-        if self.init_weights is not None and not self.resuming:
-            task.graph = self._with_weights(graph)
+        if not self.resuming:
+            task.weights = self._starting_weights(graph)
         torch.manual_seed(config.seed)
         nets = task.build()  # blocks marked not trainable come frozen from the compiler
         memory = torch.channels_last if config.channels_last and len(source.input_shape) == 3 else None
@@ -203,20 +204,21 @@ class Trainer:
         self._log(f"{source.name}: {source.note}; {len(source.train)} for training, {len(source.val)} for "
                   f"validation; {task.describe()} on {describe(device)}")
 
-    def _with_weights(self, graph):
-        """A copy of the graph with the fitting weights of `init_weights` attached, so that
-        the compiler builds the network with them; the rest keep their fresh values."""
-        from designer.compile import load_weights
+    def _starting_weights(self, graph) -> dict | None:
+        """The weights the networks start from: the document's, overlaid with the fitting
+        entries of `init_weights` (fine-tuning); the other layers keep their fresh values."""
+        if self.init_weights is None:
+            return self.weights
+        from designer.compile.checkpoint import fit_weights
         from designer.graph.errors import GraphError
-        graph = graph.copy()
         try:
-            report = load_weights(graph, checkpoint.weights_of(checkpoint.load(self.init_weights)))
+            fitting, report = fit_weights(graph, checkpoint.weights_of(checkpoint.load(self.init_weights)))
         except GraphError as exc:
             raise TrainSetupError(f"The starting weights cannot be used: {exc}") from None
         if not report.matched:
             raise TrainSetupError(f"None of the weights in {self.init_weights} fit this network ({report}).")
         self._log(f"starting weights from {self.init_weights}: {report}")
-        return graph
+        return {**(self.weights or {}), **fitting}
 
     def _wrap(self, nets: dict) -> dict:
         wrapped = {}

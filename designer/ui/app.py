@@ -78,12 +78,12 @@ def _screenshot(app, MainWindow, document, path: Path) -> int:
     window = MainWindow(remember=False)
     if document is not None:
         try:
-            graph, doc_path = window.load_source(document)
+            opened = window.load_source(document)
         except Exception as exc:  # noqa: BLE001 - one line, never a traceback
             from .main_window import problem_text
             print(f"netdesigner: cannot open {problem_text(document, exc)}", file=sys.stderr)
             return 2
-        window.set_document(graph, doc_path)
+        window.set_document(opened)
     window.show()
     result = {"code": 0}
 

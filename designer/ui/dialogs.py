@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QPalette
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QMenu,
-                               QTreeWidget, QTreeWidgetItem, QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QListWidget, QMenu,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 OTHER = "Other"
 
@@ -116,13 +116,18 @@ class ShortcutsDialog(QDialog):
 
 
 class HistoryDialog(QDialog):
-    """Edit ▸ History: every step of the undo stack; clicking one goes back (or forward) to it."""
+    """Edit ▸ History: every step of the document's undo history; clicking one goes back
+    (or forward) to it. Row 0 is the document as opened."""
 
-    def __init__(self, undo_stack, parent=None):
+    EMPTY = "Opened document"
+
+    def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.setWindowTitle("History")
-        self.view = QUndoView(undo_stack)
-        self.view.setEmptyLabel("Opened document")
+        self.controller = controller
+        self.view = QListWidget()
+        self.view.currentRowChanged.connect(self._go_to)
+        controller.history_changed.connect(self._fill)
         note = QLabel("Click a step to return the document to that point; later steps stay "
                       "available until a new edit is made.")
         note.setWordWrap(True)
@@ -133,4 +138,28 @@ class HistoryDialog(QDialog):
         lay.addWidget(note)
         lay.addWidget(self.view, 1)
         lay.addWidget(buttons)
+        self._fill()
         self.resize(360, 480)
+
+    def rows(self) -> list[str]:
+        return [self.view.item(i).text() for i in range(self.view.count())]
+
+    def _fill(self):
+        history = self.controller.history
+        self.view.blockSignals(True)
+        self.view.clear()
+        self.view.addItem(self.EMPTY)
+        for i in range(history.count):
+            self.view.addItem(history.text(i))
+        self.view.setCurrentRow(history.index)
+        self.view.blockSignals(False)
+
+    def _go_to(self, row: int):
+        if row >= 0 and self.controller is not None:
+            self.controller.history.set_index(row)
+
+    def done(self, result: int):
+        if self.controller is not None:   # no dead observer after closing
+            self.controller.history_changed.disconnect(self._fill)
+            self.controller = None
+        super().done(result)

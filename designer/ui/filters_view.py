@@ -16,6 +16,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
+from designer.graph.events import NodeChanged
 from designer.introspection.filters import GLOBAL, PER_KERNEL, FilterError, check_filter_node, grid_columns, kernel_grid
 from designer.ui.picture_grid import PictureGrid, array_to_qimage
 
@@ -28,7 +29,7 @@ class FilterView(QWidget):
     weights; it becomes the source "trained" and is shown first."""
 
     def __init__(self, graph, node_id: str, state_dict: dict | None = None, parent: QWidget | None = None,
-                 source_name: str = "Trained weights"):
+                 source_name: str = "Trained weights", document_weights: dict | None = None):
         super().__init__(parent)
         self.graph, self.node_id = graph, node_id
         self._sources: dict[str, dict | None] = {}  # key -> state dict (None: initial)
@@ -41,10 +42,10 @@ class FilterView(QWidget):
         self._build()
         self.setWindowTitle(f"Filters — {self._title()}")
         self._add_source(INITIAL, "Initial weights (fresh, seed 0)", None)
-        from designer.introspection.weights import attached_weight
-        if attached_weight(graph, node_id) is not None:
-            from designer.compile.checkpoint import attached_weights
-            self._add_source(ATTACHED, "The document's weights (opened or loaded)", attached_weights(graph))
+        if document_weights:
+            from designer.introspection.weights import has_node_weight
+            if has_node_weight(document_weights, graph, node_id):
+                self._add_source(ATTACHED, "The document's weights (opened or loaded)", document_weights)
         if state_dict is not None:
             self._add_source(GIVEN, source_name, state_dict)
         self.source_box.setCurrentIndex(self.source_box.count() - 1)
@@ -160,8 +161,8 @@ class FilterView(QWidget):
         super().closeEvent(event)
 
     # ---- internals --------------------------------------------------------------------------------
-    def _on_model_event(self, event: str, **data) -> None:
-        if event == "node_changed" and data.get("field") == "pos":
+    def _on_model_event(self, event) -> None:
+        if isinstance(event, NodeChanged) and event.moved_only:
             return
         # a new kernel size or input channel count changes the weight's shape; one gesture may
         # send many events (an undo, an ungroup), so they are gathered into one reload
@@ -235,7 +236,7 @@ class FilterView(QWidget):
 def open_filters(controller, node_id: str, parent: QWidget | None = None) -> QWidget:
     """View ▸ Filters for `node_id` of the controller's document: a window of its own,
     closed when the document is replaced. The caller keeps the reference."""
-    view = FilterView(controller.graph, node_id, parent=parent)
+    view = FilterView(controller.graph, node_id, parent=parent, document_weights=controller.weights)
     view.setWindowFlag(Qt.Window, True)
     view.setAttribute(Qt.WA_DeleteOnClose, True)
     controller.graph_replaced.connect(view.close)

@@ -49,20 +49,21 @@ class ModelExporter(QObject):
         super().__init__(parent)
         self.busy = False
 
-    def start(self, graph, path, format: str, network: str | None = None, source: str = ""):
+    def start(self, document, path, format: str, network: str | None = None, source: str = ""):
+        """Export a copy of `document` (a designer.document.Document: drawing and weights)."""
         if self.busy:
             self.failed.emit("an export is already running")
             return
         self.busy = True
-        snapshot = graph.copy()   # the person may go on editing while it runs
+        snapshot = document.copy()   # the person may go on editing while it runs
         threading.Thread(target=self._run, args=(snapshot, Path(path), format, network, source),
                          name="export", daemon=True).start()
 
-    def _run(self, graph, path: Path, format: str, network, source: str):
+    def _run(self, document, path: Path, format: str, network, source: str):
         try:
             load_torch()
             from designer.compile.export import export
-            export(graph, path, format=format, network=network, source=source)
+            export(document.graph, path, format=format, network=network, source=source, weights=document.weights)
         except GraphError as exc:
             self._done(None, str(exc))
         except (OSError, MemoryError) as exc:

@@ -36,8 +36,7 @@ def take(out_dir: Path) -> list[Path]:
     for file_name, preset, select, open_inside, size in SHOTS:
         window = MainWindow(remember=False)
         window.resize(*size)
-        graph, path = window.load_source(preset)
-        window.set_document(graph, path)
+        window.set_document(window.load_source(preset))
         window.show()
         for _ in range(3):
             QApplication.processEvents()

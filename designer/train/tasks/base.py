@@ -125,6 +125,7 @@ class Task:
 
     def __init__(self, graph, source, config):
         self.graph = graph
+        self.weights: dict | None = None         # the state dict the networks start from (None: fresh)
         self.source = source
         self.config = config
         self.nets: dict[str, nn.Module] = {}     # the plain modules: state_dict, export, images
@@ -172,9 +173,10 @@ class Task:
         return "normalize" in self.config.augment
 
 
-def compile_network(graph, network: str | None, input_shape) -> nn.Module:
+def compile_network(graph, network: str | None, input_shape, weights=None) -> nn.Module:
+    from designer.compile import compile_graph
     try:
-        return graph.compile(network=network, input_shape=input_shape)
+        return compile_graph(graph, network=network, input_shape=input_shape, weights=weights)
     except TrainSetupError:
         raise
     except Exception as exc:  # noqa: BLE001 - the compiler's message says what is wrong

@@ -44,7 +44,7 @@ class Classification(Task):
                                   f"{src.num_classes} classes; set the last layer to {src.num_classes} outputs.")
 
     def build(self):
-        self.nets["model"] = compile_network(self.graph, None, self._input_override())
+        self.nets["model"] = compile_network(self.graph, None, self._input_override(), self.weights)
         return self.nets
 
     def _input_override(self):

@@ -92,8 +92,8 @@ class GAN(Task):
         return f"gan (noise {fmt_shape(self.noise_shape)} → images in [{low:g}, {high:g}])"
 
     def build(self):
-        self.nets[GENERATOR] = compile_network(self.graph, GENERATOR, None)
-        self.nets[DISCRIMINATOR] = compile_network(self.graph, DISCRIMINATOR, None)
+        self.nets[GENERATOR] = compile_network(self.graph, GENERATOR, None, self.weights)
+        self.nets[DISCRIMINATOR] = compile_network(self.graph, DISCRIMINATOR, None, self.weights)
         gen = torch.Generator().manual_seed(self.config.seed)
         self.fixed_noise = torch.randn((FIXED_NOISE,) + self.noise_shape, generator=gen)
         return self.nets

@@ -53,7 +53,7 @@ class Segmentation(Task):
 
     def build(self):
         override = self.source.input_shape if self.config.image_size is not None else None
-        self.nets["model"] = compile_network(self.graph, None, override)
+        self.nets["model"] = compile_network(self.graph, None, override, self.weights)
         return self.nets
 
     def _target(self, mask: torch.Tensor) -> torch.Tensor:

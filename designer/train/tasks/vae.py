@@ -69,7 +69,7 @@ class VAE(Task):
 
     def build(self):
         override = self.source.input_shape if self.config.image_size is not None else None
-        model = compile_network(self.graph, None, override)
+        model = compile_network(self.graph, None, override, self.weights)
         self.nets["model"] = model
         if self.mu_index is None or self.logvar_index is None:
             try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
+from designer.graph.events import (CompositeChanged, EdgeAdded, EdgeRemoved, GraphEvent, NodeAdded, NodeChanged,
+                                   NodeRemoved)
 from designer.graph.model import Edge, Graph
 
 from .edge_item import EdgeItem
@@ -92,29 +94,30 @@ class CanvasScene(QGraphicsScene):
         self._connections = []
 
     # ---- model events ---------------------------------------------------------------------------
-    def _on_model_event(self, event: str, **data):
-        if event == "node_added":
-            self._add_node(data["node"])
-        elif event == "node_removed":
-            item = self.nodes.pop(data["node"].id, None)
-            if item is not None:
-                self.removeItem(item)
-        elif event == "node_changed":
-            item = self.nodes.get(data["node"].id)
-            if item is None:
-                return
-            if data.get("field") == "pos":
-                item.setPos(QPointF(*data["node"].pos))
-            else:
-                _redraw(item)
-        elif event == "edge_added":
-            self._add_edge(data["edge"])
-        elif event == "edge_removed":
-            self._remove_edge(data["edge"])
-        elif event == "composite_changed":
-            for item in self.nodes.values():
-                if item.node.type == data["name"]:
+    def _on_model_event(self, event: GraphEvent):
+        match event:
+            case NodeAdded(node):
+                self._add_node(node)
+            case NodeRemoved(node):
+                item = self.nodes.pop(node.id, None)
+                if item is not None:
+                    self.removeItem(item)
+            case NodeChanged(node) if event.moved_only:
+                item = self.nodes.get(node.id)
+                if item is not None:
+                    item.setPos(QPointF(*node.pos))
+            case NodeChanged(node):
+                item = self.nodes.get(node.id)
+                if item is not None:
                     _redraw(item)
+            case EdgeAdded(edge):
+                self._add_edge(edge)
+            case EdgeRemoved(edge):
+                self._remove_edge(edge)
+            case CompositeChanged(name):
+                for item in self.nodes.values():
+                    if item.node.type == name:
+                        _redraw(item)
 
     def _add_node(self, node):
         item = NodeItem(self.graph, node, self.editable)

@@ -2,9 +2,9 @@
 
 - Load weights into the drawing from a run's checkpoint or a .pt file, through the
   safe loader (designer.compile.transfer): a report says which layers matched by
-  name and shape, which are missing, which have another shape. The weights are
-  attached to the document (designer.compile.checkpoint), so the next training run
-  starts from them (the panel hands them to the worker).
+  name and shape, which are missing, which have another shape. The fitting weights
+  become the document's weights (designer.document.Document.weights), so the next
+  training run starts from them (the panel hands them to the worker).
 - Freeze or unfreeze a range of blocks (first to last, in the order they run): a
   SetField("trainable") edit per block, one undo step; the inspector's switch does
   the same for one block. The trainable-parameter count follows every edit.
@@ -45,10 +45,8 @@ def weights_in_file(path: Path) -> dict:
 def match_weights(graph_copy, path: Path):
     """(weights that fit the drawing, the report) — `graph_copy` is a copy of the document,
     never the live one: this runs on a thread while the person may be editing."""
-    from designer.compile.checkpoint import attached_weights
-    from designer.compile.transfer import load_weights
-    report = load_weights(graph_copy, weights_in_file(path))
-    return dict(attached_weights(graph_copy) or {}), report
+    from designer.compile.checkpoint import fit_weights
+    return fit_weights(graph_copy, weights_in_file(path))
 
 
 def report_text(report) -> str:
@@ -83,11 +81,12 @@ def head_of(graph, analysis) -> str | None:
 
 
 class FineTunePanel(QWidget):
-    weights_changed = Signal()   # weights were attached to the document or dropped
+    weights_changed = Signal()   # the document's weights were loaded, replaced or dropped
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.controller = controller
+        controller.weights_changed.connect(self._on_document_weights)
         self.class_count: int | None = None
         self.dataset_name = ""
         self.runs: list = []
@@ -218,13 +217,10 @@ class FineTunePanel(QWidget):
         if graph is not self.controller.graph:
             self.report.setText("Another document was opened meanwhile; nothing was loaded.")
             return
-        from designer.compile.checkpoint import attach_weights, attached_weights
-        attach_weights(graph, {**(attached_weights(graph) or {}), **fitting})
         self.loaded_from = f"{path.parent.name}/{path.name}" if path.name in (run_folders.BEST, run_folders.LAST) \
             else path.name
         self.report.setText(report_text(report))
-        self._show_weights()
-        self.weights_changed.emit()
+        self.controller.document.merge_weights(fitting)   # the document announces it: _on_document_weights
 
     def _on_load_failed(self, token, message) -> None:
         self.load_button.setEnabled(self.source.currentData() is not None)
@@ -233,21 +229,18 @@ class FineTunePanel(QWidget):
             self.report.setText(f"Nothing was loaded: {message}")
 
     def forget(self) -> None:
-        from designer.compile.checkpoint import detach_weights
-        detach_weights(self.controller.graph)
         self.loaded_from = ""
         self.report.setText("")
+        self.controller.document.set_weights(None)
+
+    def _on_document_weights(self) -> None:
+        """Loaded here, opened with a .pth, or dropped: the status follows the document."""
         self._show_weights()
         self.weights_changed.emit()
 
     def attached(self) -> dict | None:
-        """The weights the next run starts from (None: fresh initialisation). Read without
-        importing torch when none were ever loaded."""
-        import sys
-        if "designer.compile.checkpoint" not in sys.modules:
-            return None
-        from designer.compile.checkpoint import attached_weights
-        return attached_weights(self.controller.graph)
+        """The weights the next run starts from: the document's (None: fresh initialisation)."""
+        return self.controller.weights
 
     def _show_weights(self) -> None:
         weights = self.attached()

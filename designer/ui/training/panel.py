@@ -175,7 +175,7 @@ class TrainingPanel(QWidget):
         controller.graph_replaced.connect(self._on_graph_replaced)
         controller.path_changed.connect(lambda _p: self._refresh_runs())
         controller.analysis_changed.connect(self._on_analysis)
-        controller.undo_stack.indexChanged.connect(lambda _i: self._check_version())
+        controller.history_changed.connect(self._check_version)
         self._on_graph_replaced(controller.graph)
         self._update_controls()
 
@@ -266,7 +266,7 @@ class TrainingPanel(QWidget):
             self.version_note.setText(f"The run trains {self._run_title} as it was at {started}; another "
                                       "document is open now.")
             self.version_note.show()
-        elif self.controller.undo_stack.index() != self._run_undo_index:
+        elif self.controller.history.index != self._run_undo_index:
             self.version_note.setText(f"The run uses the drawing as it was at {started}; your edits since "
                                       "apply to the next run.")
             self.version_note.show()
@@ -318,7 +318,7 @@ class TrainingPanel(QWidget):
         self._show_problem("")
         self._run_graph = graph
         self._run_title = title
-        self._run_undo_index = self.controller.undo_stack.index()
+        self._run_undo_index = self.controller.history.index
         self.history = history or History()
         self.plots.set_history(self.history)
         self.results.clear()

@@ -53,8 +53,7 @@ def take(out_dir: Path) -> list[Path]:
     for file_name, preset, epochs, wait_epochs, tab, mid_run in SHOTS:
         window = MainWindow(remember=False)
         window.resize(1600, 1000)
-        graph, path = window.load_source(preset)
-        window.set_document(graph, path)
+        window.set_document(window.load_source(preset))
         window.show()
         panel = install(window)
         panel.reveal()
@@ -84,7 +83,7 @@ def take(out_dir: Path) -> list[Path]:
         panel.shutdown()
         window.autosave.stop()
         window.scene.detach()
-        window.controller.undo_stack.setClean()
+        window.controller.history.set_clean()
         window.close()
         window.deleteLater()
         QApplication.processEvents()
