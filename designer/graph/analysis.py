@@ -16,6 +16,7 @@ from .block import Inference, get_block
 from .errors import GraphError, ShapeError, UnknownBlockError
 from .format import shape as fmt_shape
 from .model import Graph, Node
+from .order import topological_order
 from .params import Param
 
 BYTES_PER_VALUE = 4  # float32 activations
@@ -228,31 +229,6 @@ class Analysis:
         return " + ".join(terms) + f" = {self.weight_params:,}"
 
 
-def topological_order(graph: Graph) -> tuple[list[str], set[str]]:
-    """Kahn's algorithm in document order; returns (order, nodes on or after a cycle)."""
-    nodes, succ = graph.nodes, {}
-    for e in graph.edges:
-        if e.src in nodes and e.dst in nodes:
-            succ.setdefault(e.src, []).append(e.dst)
-    return _kahn(nodes, succ)
-
-
-def _kahn(nodes, succ: dict[str, list[str]]) -> tuple[list[str], set[str]]:
-    """`succ`: node -> the nodes its edges feed (absent: none)."""
-    indeg = dict.fromkeys(nodes, 0)
-    for targets in succ.values():
-        for m in targets:
-            indeg[m] += 1
-    order = [i for i in nodes if not indeg[i]]
-    for n in order:  # the list is its own first-in first-out queue: a node joins when its last input has
-        for m in succ.get(n, ()):
-            indeg[m] -= 1
-            if not indeg[m]:
-                order.append(m)
-    stuck = set(nodes).difference(order) if len(order) < len(nodes) else set()
-    return order, stuck
-
-
 def cycle_members(graph: Graph, stuck: set[str]) -> set[str]:
     """The nodes of `stuck` that lie on a cycle themselves (the rest only wait downstream of
     one): strongly connected components with more than one node, or a node fed by itself."""
@@ -332,7 +308,7 @@ def structure_of(g: Graph) -> Structure:
             incoming[dst].append((e.dst_port, src, e.src_port))
             if src in succ:
                 succ[src].append(dst)
-    order, stuck = _kahn(nodes, succ)
+    order, stuck = topological_order(nodes, succ, "arrival")
     on_cycle = cycle_members(g, stuck) if stuck else set()
     # document order, the one order a person controls: a VAE returns recon, mu, logvar
     # although mu and logvar are computed first
