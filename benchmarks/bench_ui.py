@@ -152,7 +152,7 @@ def bench_big(app, w) -> dict[str, float]:
     """Open a 500-block document; then a zoom step, a pan step and a card drag, each with
     its repaint."""
     from PySide6.QtCore import QPointF
-    from designer.ui.canvas.layout import layout_ops
+    from designer.graph.layout import layout_ops
     g = big_graph()
     for op in layout_ops(g, aspect=1.5):
         g.apply(op)

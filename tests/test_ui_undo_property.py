@@ -8,12 +8,13 @@ import random
 import pytest
 
 from designer import load_graph
+from designer.graph import clipboard, editing
 from designer.graph.composite import group_ops, ungroup_ops
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import dumps
+from designer.graph.ids import unique_id
+from designer.graph.layout import layout_ops
 from designer.graph.model import Connect, Disconnect, Edge, Graph, SetField, SetParam
-from designer.ui.canvas import editing
-from designer.ui.canvas.layout import layout_ops
 from designer.ui.document import MERGE_MOVE, DocumentController
 
 SEQUENCES = 300
@@ -83,8 +84,8 @@ def random_edit(rng: random.Random, g: Graph):
         node_id = pick(ids)
         return "freeze", [SetField(node_id, "trainable", not g.nodes[node_id].trainable)], None
     if kind == "paste":
-        clip = editing.selection_document(g, rng.sample(ids, min(len(ids), 3)))
-        ops, _ = editing.paste_ops(g, clip, at=(rng.uniform(0, 300), 0))
+        clip = clipboard.selection_document(g, rng.sample(ids, min(len(ids), 3)))
+        ops, _ = clipboard.paste_ops(g, clip, at=(rng.uniform(0, 300), 0))
         return "paste", ops, None
     if kind == "splice" and g.edges:
         node = editing.new_node(g, pick(("ReLU", "BatchNorm", "Dropout", "Conv2d")), (0, 0))
@@ -93,7 +94,7 @@ def random_edit(rng: random.Random, g: Graph):
         chosen = rng.sample(ids, min(len(ids), rng.randint(2, 6))) if rng.random() < 0.5 else None
         return "layout", layout_ops(g, chosen, aspect=pick([None, 1.5])), None
     if kind == "group":
-        name = editing.fresh_id("Block", set(g.composites) | set(g.nodes))
+        name = unique_id("Block", set(g.composites) | set(g.nodes))
         return "group", group_ops(g, rng.sample(ids, min(len(ids), rng.randint(1, 3))), name), None
     if kind == "ungroup":
         composites = [i for i in ids if g.spec(i).is_composite]

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from designer.graph.events import (CompositeChanged, EdgeAdded, EdgeRemoved, GraphEvent, NodeAdded, NodeChanged,
                                    NodeRemoved)
+from designer.graph.layout import layered_positions
 from designer.graph.model import Edge, Graph
 
 from .edge_item import EdgeItem
-from .layout import layered_positions
 from .node_item import NodeItem
 from .port_item import PortItem
 

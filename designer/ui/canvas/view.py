@@ -7,19 +7,21 @@ shown in the status bar with the model's reason and changes nothing.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QCursor, QGuiApplication, QPainter, QPixmap, QTransform
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QCursor, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QInputDialog, QMenu
 
+from designer.graph import clipboard, editing
 from designer.graph.composite import group_ops, ungroup_ops, user_composite_spec
 from designer.graph.errors import GraphError
+from designer.graph.ids import unique_id
+from designer.graph.layout import layered_positions, layout_ops
 from designer.graph.model import Disconnect, SetComposite, SetField
 
 from .. import theme
 from ..document import MERGE_MOVE
-from ..mime import BLOCK_MIME, CLIPBOARD_MIME, LIBRARY_PREFIX
-from . import editing
-from .layout import layered_positions, layout_ops
+from ..mime import BLOCK_MIME, LIBRARY_PREFIX
+from .editing import clipboard_document, copy_to_clipboard
 from .new_link import NewLinkInteraction
 
 MIN_SCALE, MAX_SCALE = 0.06, 3.0
@@ -429,11 +431,7 @@ class CanvasView(QGraphicsView):
         ids = self.canvas.selected_ids()
         if not ids:
             return False
-        text = editing.clip_text(self.canvas.graph, ids)
-        md = QMimeData()
-        md.setData(CLIPBOARD_MIME, text.encode("utf-8"))
-        md.setText(text)
-        QGuiApplication.clipboard().setMimeData(md)
+        copy_to_clipboard(self.canvas.graph, ids)
         self.controller.message.emit(f"Copied {len(ids)} block{'s' if len(ids) > 1 else ''}")
         return True
 
@@ -443,9 +441,7 @@ class CanvasView(QGraphicsView):
             self.edit(f"Cut {len(ids)} block{'s' if len(ids) > 1 else ''}", self.canvas.graph.removal_ops(ids))
 
     def paste(self):
-        md = QGuiApplication.clipboard().mimeData()
-        text = bytes(md.data(CLIPBOARD_MIME)).decode("utf-8") if md.hasFormat(CLIPBOARD_MIME) else md.text()
-        clip = editing.parse_clip(text) if text else None
+        clip = clipboard_document()
         if clip is None or not clip.nodes:
             self.controller.message.emit("The clipboard holds no blocks to paste")
             return
@@ -454,13 +450,13 @@ class CanvasView(QGraphicsView):
     def duplicate(self):
         ids = self.canvas.selected_ids()
         if ids:
-            clip = editing.selection_document(self.canvas.graph, ids)
+            clip = clipboard.selection_document(self.canvas.graph, ids)
             self._insert_copy(clip, at=None, text="Duplicate")
 
     def _insert_copy(self, clip, at: QPointF | None, text: str):
         scope = self.canvas.scope
         try:
-            ops, new_ids = editing.paste_ops(self.canvas.graph, clip,
+            ops, new_ids = clipboard.paste_ops(self.canvas.graph, clip,
                                              at=(at.x(), at.y()) if at is not None else None,
                                              composites_allowed=scope is None or scope.is_root)
         except GraphError as exc:
@@ -505,7 +501,7 @@ class CanvasView(QGraphicsView):
             return
         graph = self.canvas.graph
         if name is None:
-            suggestion = editing.fresh_id("Block", set(graph.composites) | set(graph.nodes))
+            suggestion = unique_id("Block", set(graph.composites) | set(graph.nodes))
             name, ok = QInputDialog.getText(self, "Group into a composite block",
                                             "Name of the new block (letters, digits, _):", text=suggestion)
             if not ok or not name.strip():

@@ -5,12 +5,13 @@ nodes are ordered by the mean row of their predecessors (a few barycentre
 sweeps, the Sugiyama heuristic) so that edges cross as little as possible, and a
 link that skips columns keeps a free row in each column it passes.
 Weakly connected parts (a GAN's two networks) are stacked one under the other.
-networkx is imported when a layout is first asked for: it takes longer to import
-than the window takes to appear.
+networkx serves here (generations and weakly connected parts, not just an order;
+designer.graph.order is the project's one topological order). It is imported when a
+layout is first asked for: it takes longer to import than the window takes to appear.
 """
 from __future__ import annotations
 
-from designer.graph.model import Graph, SetField
+from .model import Graph, SetField
 
 COLUMN = 280.0       # a card is 176 wide: room for the edge's shape label between columns
 ROW = 116.0
