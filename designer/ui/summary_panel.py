@@ -4,7 +4,9 @@ Columns: name, type, output shape, parameters, multiply-adds and the block's
 share of all parameters (drawn as a bar). Composite blocks (Inception,
 Residual, a person's own) open as a tree onto their inside; a document with
 several networks (a GAN) groups its blocks under one heading per network.
-Clicking a row selects the block on the canvas and centres it.
+Clicking a row selects the block on the canvas and centres it. The rows and totals
+are worked out without Qt in designer.graph.summary (which `designer summary` prints
+too); this module shows them.
 
 Refreshing must keep up with typing: when an edit leaves the rows as they were
 (the usual case: a parameter changed), the model rewrites its cells in place
@@ -14,8 +16,6 @@ resets the model, and the expanded rows and the selection come back after it.
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import (QAbstractItemModel, QItemSelection, QItemSelectionModel, QModelIndex, QRectF,
                             QSortFilterProxyModel, Qt)
@@ -23,8 +23,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QStyle, QStyledItemDelegate,
                                QTreeView, QVBoxLayout, QWidget)
 
-from designer.graph.errors import GraphError
-from designer.graph.format import count, nbytes, shape as fmt_shape
+from designer.graph.summary import Row, build_rows, headline, row_structure, totals
 from designer.ui.observing import Connections, ObservingPanel
 from designer.ui.param_editors import error_colour, warning_colour
 
@@ -42,182 +41,7 @@ _FONT = int(Qt.ItemDataRole.FontRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 _LEFT = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value)
-FORMULA_MAX_TERMS = 24   # beyond this the whole-network sum stops being readable
 ERRORS_SHOWN = 12
-
-
-@dataclass(eq=False)
-class Row:
-    key: str                     # stable across refreshes: "c3", "inc3a/branch1", "inc3a/#2/conv1"
-    node_id: str                 # the document node a click selects ("" for a network heading)
-    cells: tuple = ()
-    sort: tuple = ()
-    share: float = 0.0
-    error: str = ""
-    warning: str = ""
-    blocked: bool = False
-    heading: bool = False
-    tooltip: str = ""
-    parent: "Row | None" = None
-    children: list = field(default_factory=list)
-    row: int = 0
-
-    def values(self) -> tuple:
-        return (self.node_id, self.cells, self.sort, self.share, self.error, self.warning, self.blocked,
-                self.tooltip)
-
-    def take_values(self, other: "Row") -> bool:
-        """Copy `other`'s values; False when they were the same already."""
-        if self.values() == other.values():
-            return False
-        (self.node_id, self.cells, self.sort, self.share, self.error, self.warning, self.blocked,
-         self.tooltip) = other.values()
-        return True
-
-
-# ---- rows from an analysis ----------------------------------------------------------------------
-
-def _elements(s) -> int:
-    return math.prod(s) if s else 0
-
-
-def _node_row(key, node_id, name, type_, info, total, tooltip="") -> Row:
-    if info.errors:
-        shape, elements = "error", -1
-    elif info.blocked:
-        shape, elements = "—", -1
-    else:
-        shapes = list(info.out_shapes.values()) or [info.output_shape]
-        shape = ", ".join(fmt_shape(s) for s in shapes) if shapes != [None] else "—"
-        elements = _elements(shapes[0])
-    share = info.params / total if total else 0.0
-    cells = (name, type_, shape, count(info.params) if info.params else "—",
-             count(info.macs) if info.macs else "—", _percent(share) if info.params else "")
-    sort = (name.lower(), type_.lower(), elements, info.params, info.macs, share)  # one per column
-    tips = [tooltip] if tooltip else []
-    tips += [f"error: {m}" for m in info.errors] + [f"warning: {m}" for m in info.warnings]
-    if info.blocked:
-        tips.append("waits for an upstream block with an error")
-    return Row(key, node_id, cells, sort, share, "; ".join(info.errors), "; ".join(info.warnings),
-               info.blocked, tooltip="\n".join(tips))
-
-
-def reading_order(graph, analysis) -> list[str]:
-    """The analysis's nodes in reading order: topological, but depth first, so each branch
-    is read to its end before the next starts (Inception reads branch1, its ReLU, then
-    branch2_reduce…, as torchvision's googlenet.py does). Nodes on a cycle come last."""
-    indegree = {i: 0 for i in graph.nodes}
-    successors: dict[str, list[str]] = {i: [] for i in graph.nodes}
-    for e in graph.edges:
-        if e.src in indegree and e.dst in indegree:
-            indegree[e.dst] += 1
-            successors[e.src].append(e.dst)
-    stack = [i for i in reversed(list(graph.nodes)) if indegree[i] == 0]
-    order: list[str] = []
-    while stack:
-        node_id = stack.pop()
-        order.append(node_id)
-        for nxt in reversed(successors[node_id]):
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                stack.append(nxt)
-    known = set(analysis.nodes)
-    order = [i for i in order if i in known]
-    placed = set(order)
-    return order + [i for i in analysis.order if i not in placed]
-
-
-def _inside(graph, node, analysis):
-    """The graph inside composite `node` as one copy of it saw its inputs, or None."""
-    try:
-        spec = graph.spec(node)
-        return spec.expand(node.params, dict(analysis.input_shapes)) if spec.is_composite else None
-    except (GraphError, KeyError, TypeError, ValueError):
-        return None
-
-
-def _inner_rows(parent: Row, graph, node, inner: list, total: int, depth: int = 0):
-    """A composite's inside: its blocks, or one `copy N` heading per repetition."""
-    def add(owner: Row, analysis, prefix: str):
-        inside = _inside(graph, node, analysis)
-        for inner_id in reading_order(inside, analysis) if inside is not None else analysis.order:
-            info = analysis.nodes[inner_id]
-            if info.type in ("Input", "Output"):
-                continue  # the composite's own ports, already shown by its row
-            type_ = info.resolved.get("variant", info.type)
-            row = _node_row(f"{prefix}/{inner_id}", parent.node_id, inner_id, type_, info, total)
-            _attach(owner, row)
-            if info.inner and depth < 8 and inside is not None and inner_id in inside.nodes:
-                _inner_rows(row, inside, inside.nodes[inner_id], info.inner, total, depth + 1)
-
-    if len(inner) == 1:
-        add(parent, inner[0], parent.key)
-        return
-    for n, analysis in enumerate(inner, 1):
-        params = analysis.total_params
-        share = params / total if total else 0.0
-        copy = Row(f"{parent.key}/#{n}", parent.node_id,
-                   (f"copy {n}", "", ", ".join(fmt_shape(v) for v in analysis.output_shapes.values()),
-                    count(params) if params else "—",
-                    count(analysis.macs) if analysis.macs else "—", _percent(share) if params else ""),
-                   (f"copy {n:03d}", "", 0, params, analysis.macs, share), share, heading=True)
-        _attach(parent, copy)
-        add(copy, analysis, copy.key)
-
-
-def _attach(parent: Row, child: Row):
-    child.parent = parent
-    child.row = len(parent.children)
-    parent.children.append(child)
-
-
-def build_rows(graph, analysis) -> list[Row]:
-    total = analysis.total_params
-    networks = graph.networks()
-    headings: dict[str, Row] = {}
-    roots: list[Row] = []
-    for node_id in reading_order(graph, analysis):
-        node = graph.nodes.get(node_id)
-        info = analysis.nodes.get(node_id)
-        if node is None or info is None:
-            continue
-        type_ = info.resolved.get("variant", node.type)
-        tip = f"id {node_id}" if node.label else ""
-        row = _node_row(node_id, node_id, node.title, type_, info, total, tip)
-        if info.inner:
-            _inner_rows(row, graph, node, info.inner, total)
-        if len(networks) > 1:
-            if node.network not in headings:
-                heading = Row(f"network:{node.network}", "", heading=True)
-                heading.row = len(roots)
-                headings[node.network] = heading
-                roots.append(heading)
-            _attach(headings[node.network], row)
-        else:
-            row.row = len(roots)
-            roots.append(row)
-    for net, heading in headings.items():
-        params = sum(analysis.nodes[r.node_id].params for r in heading.children)
-        macs = sum(analysis.nodes[r.node_id].macs for r in heading.children)
-        share = params / total if total else 0.0
-        heading.cells = (net, "network", "", count(params), count(macs) if macs else "—",
-                         _percent(share) if params else "")
-        heading.sort = (net, "network", 0, params, macs, share)
-        heading.share = share
-    return roots
-
-
-def _structure(rows: list[Row]) -> list[str]:
-    keys: list[str] = []
-
-    def walk(rs):
-        for r in rs:
-            keys.append(r.key)
-            keys.append("(")
-            walk(r.children)
-            keys.append(")")
-    walk(rows)
-    return keys
 
 
 # ---- the Qt model -------------------------------------------------------------------------------
@@ -239,7 +63,7 @@ class SummaryModel(QAbstractItemModel):
 
     def update(self, rows: list[Row]) -> bool:
         """Show `rows`; returns True when the model had to be reset."""
-        structure = _structure(rows)
+        structure = row_structure(rows)
         if structure != self._structure:
             self.beginResetModel()
             self.roots, self._structure = rows, structure
@@ -262,9 +86,6 @@ class SummaryModel(QAbstractItemModel):
         for a, b in zip(old, new):
             if a.children:
                 self._copy_level(self.createIndex(a.row, 0, a), a.children, b.children)
-
-    def row_at(self, index: QModelIndex) -> Row | None:
-        return index.internalPointer() if index.isValid() else None
 
     def index_of(self, row: Row, column: int = 0) -> QModelIndex:
         return self.createIndex(row.row, column, row)
@@ -561,26 +382,16 @@ class SummaryPanel(ObservingPanel, QWidget):
 
     # ---- totals -------------------------------------------------------------------------------
     def _show_totals(self, graph, a):
-        frozen = a.total_params - a.trainable_params
-        errors = len(a.errors)
-        parts = [
-            (f"{count(a.total_params)}", f" parameters ({count(a.weight_params)} weights + "
-                                         f"{count(a.bias_params)} biases)"),
-            (f"{count(a.trainable_params)}", " trainable" + (f", {count(frozen)} frozen" if frozen else "")),
-            (f"{count(a.macs)}", " multiply-adds"),
-            (nbytes(a.activation_bytes), " activations per sample"),
-            ("no" if not errors else str(errors), " errors" if errors != 1 else " error"),
-        ]
-        ins = ", ".join(f"{k} {fmt_shape(v)}" for k, v in a.input_shapes.items())
-        outs = ", ".join(f"{k} {fmt_shape(v)}" for k, v in a.output_shapes.items())
-        if ins or outs:
-            parts.append(("", f"{ins or '?'} → {outs or '?'}"))
+        t = totals(a)
+        parts = headline(t)
         plain = " · ".join(b + rest for b, rest in parts)
         # each part stays on one line; a short panel wraps only between parts
         rich = " · ".join((f"<b>{_nbsp(b)}</b>" if b else "") + _nbsp(rest) for b, rest in parts)
         self._totals.setText(rich)
 
-        formula = self._network_formula(a)
+        formula = f"Weights: {t.weight_sum} weights" if t.weight_sum else ""
+        if formula and a.bias_params:
+            formula += f", plus {t.biases} biases"
         self._formula.setText(formula)
         self._formula.setVisible(bool(formula))
         if formula:
@@ -605,22 +416,6 @@ class SummaryPanel(ObservingPanel, QWidget):
             plain += "\n" + "\n".join(lines)
         self._totals_plain = plain
 
-    @staticmethod
-    def _network_formula(a) -> str:
-        """The lecture's sum, `(5×5)×6 + (5×5×6)×16 + … = 61,470 weights, plus 236 biases`, when
-        every weighted block has a term and there are few enough to read."""
-        weighted = [info for info in a.nodes.values() if info.weights]
-        if not weighted or len(weighted) > FORMULA_MAX_TERMS or any(not i.weight_formula for i in weighted):
-            return ""
-        text = f"Weights: {a.weight_formula()} weights"
-        if a.bias_params:
-            text += f", plus {count(a.bias_params)} biases"
-        return text
-
 
 def _nbsp(text: str) -> str:
     return html.escape(text).replace(" ", "&nbsp;")
-
-
-def _percent(share: float) -> str:
-    return "<0.1 %" if 0 < share < 0.0005 else f"{share * 100:.1f} %"
