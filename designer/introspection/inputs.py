@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from designer.graph.errors import GraphError
+from designer.graph.format import shape as fmt_shape
 
 
 class InputError(GraphError):
@@ -69,7 +70,7 @@ def fit_picture(picture: np.ndarray, shape: tuple, source: str) -> Example:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 3) or min(array.shape[:2]) < 1:
-        raise InputError(f"an image must be H×W or H×W×3, not {'×'.join(map(str, array.shape))}")
+        raise InputError(f"an image must be H×W or H×W×3, not {fmt_shape(array.shape)}")
     if not np.isfinite(array).all():
         raise InputError("the image holds values that are not numbers")
     target = image_shape(shape)

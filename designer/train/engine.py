@@ -25,6 +25,8 @@ import time
 import torch
 from torch import nn
 
+from designer.graph.format import shape as fmt_shape
+
 from . import checkpoint, distributed
 from .augment import Augmenter, channel_stats
 from .batches import Batches, chunks, epoch_order, prepare, shard
@@ -127,7 +129,7 @@ class Trainer:
             analysis = graph.analyze(source.input_shape)
             if analysis.errors:
                 node, msg = analysis.errors[0]
-                raise TrainSetupError(f"With {source.name} images of {'×'.join(map(str, source.input_shape))} "
+                raise TrainSetupError(f"With {source.name} images of {fmt_shape(source.input_shape)} "
                                       f"the graph fails at {node}: {msg}.")
         self.task = task = make_task(kind, graph, source, config, analysis)
         if not self.resuming:

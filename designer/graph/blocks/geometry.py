@@ -7,6 +7,7 @@ written only when someone reads it (a refusal writes it at once, to say why)."""
 from __future__ import annotations
 
 from ..errors import ShapeError
+from ..format import shape as fmt_shape
 
 
 def window_size(n: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False,
@@ -54,6 +55,6 @@ def join_formulas(fh: str, fw: str) -> str:
 def need_image(ins: dict, port: str = "in") -> tuple[int, int, int]:
     s = ins[port]
     if len(s) != 3:
-        raise ShapeError(f"needs an image C×H×W, got {'×'.join(map(str, s))}"
+        raise ShapeError(f"needs an image C×H×W, got {fmt_shape(s)}"
                          + (" (a flat vector)" if len(s) == 1 else ""))
     return s

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from designer.graph.format import shape as fmt_shape
+
 from ..config import DATASETS
 from ..errors import TrainSetupError
 from . import digits, folder, local_files, shapes
@@ -94,7 +96,7 @@ def open_dataset(name: str, input_shape: tuple, *, val_fraction: float = 0.2, li
         train_idx, val_idx = keep[train_idx], keep[val_idx]
         return DataSource(name, FileSet(ds, train_idx.tolist(), labels[train_idx]),
                           FileSet(ds, val_idx.tolist(), labels[val_idx]), classes, shape, flatten,
-                          note=f"{len(labels)} images read from disk as {'×'.join(map(str, shape))}")
+                          note=f"{len(labels)} images read from disk as {fmt_shape(shape)}")
     raw = _raw(name, shape, limit)
     keep = limit_indices(len(raw.labels), limit, name)
     labels = raw.labels[keep]
@@ -102,8 +104,7 @@ def open_dataset(name: str, input_shape: tuple, *, val_fraction: float = 0.2, li
     masks = None if raw.masks is None else fit_masks(raw.masks[keep], shape[1:])
     whole = ImageSet(images, labels, masks, fitted)
     train_idx, val_idx = stratified_split(labels, val_fraction, name)
-    native = "×".join(map(str, raw.images.shape[1:]))
-    target = "×".join(map(str, shape))
+    native, target = fmt_shape(raw.images.shape[1:]), fmt_shape(shape)
     note = f"{len(labels)} images, {native} → {target}" + (" flattened" if flatten else "")
     return DataSource(name, whole.subset(train_idx), whole.subset(val_idx), raw.class_names, shape,
                       flatten, raw.mask_classes, note)

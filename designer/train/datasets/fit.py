@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from designer.graph.format import shape as fmt_shape
+
 from ..errors import TrainSetupError
 
 # ITU-R BT.601 luma, the weights PIL's convert("L") uses
@@ -41,7 +43,7 @@ def image_target(input_shape: tuple, size_hw: tuple[int, int] | None, dataset: s
         raise TrainSetupError(f"The network takes vectors of {features} values, which no square "
                               f"{dataset} image makes (e.g. 64 = 8×8 or 784 = 28×28); change the Input "
                               "or give it an image shape C×H×W followed by a Flatten block.")
-    raise TrainSetupError(f"The network's Input has the shape {'×'.join(map(str, input_shape))}; "
+    raise TrainSetupError(f"The network's Input has the shape {fmt_shape(input_shape)}; "
                           "images need an Input of C×H×W, or of one length for flattened pixels.")
 
 

@@ -208,6 +208,3 @@ def output_source(graph, node_id: str) -> tuple[str, str]:
         return e.src, e.src_port
     return node_id, graph.output_ports(node)[0]
 
-
-def fmt_shape(shape) -> str:
-    return "×".join(str(v) for v in shape)

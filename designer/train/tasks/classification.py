@@ -10,9 +10,11 @@ import math
 import torch
 import torch.nn.functional as F
 
+from designer.graph.format import shape as fmt_shape
+
 from ..errors import TrainSetupError
 from ..images import grid, to_rgb_uint8
-from .base import Batch, Meter, StepContext, Task, compile_network, final_block, fmt_shape
+from .base import Batch, Meter, StepContext, Task, compile_network, final_block
 
 
 class Classification(Task):

@@ -11,9 +11,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from designer.graph.format import shape as fmt_shape
+
 from ..errors import TrainSetupError
 from ..images import colour_masks, grid, pad_to, to_rgb_uint8
-from .base import Batch, Meter, StepContext, Task, compile_network, fmt_shape
+from .base import Batch, Meter, StepContext, Task, compile_network
 
 
 def centre_crop(t: torch.Tensor, h: int, w: int) -> torch.Tensor:

@@ -21,9 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from designer.graph.format import shape as fmt_shape
+
 from ..errors import TrainSetupError
 from ..images import grid, to_rgb_uint8
-from .base import Batch, Meter, StepContext, Task, compile_network, final_block, fmt_shape, output_source
+from .base import Batch, Meter, StepContext, Task, compile_network, final_block, output_source
 
 
 class VAE(Task):

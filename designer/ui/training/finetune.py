@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
                                QVBoxLayout, QWidget)
 
 from designer.graph.errors import GraphError
+from designer.graph.format import shape as fmt_shape
 from designer.graph.model import SetField, SetParam
 from designer.train import run_listing as run_folders
 
@@ -64,7 +65,7 @@ def report_text(report) -> str:
 
 
 def _shape(shape) -> str:
-    return "×".join(map(str, shape))
+    return fmt_shape(shape)
 
 
 # ---- which blocks --------------------------------------------------------------------------------
