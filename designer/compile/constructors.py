@@ -180,10 +180,6 @@ def constructor(module: nn.Module) -> Call:
     return writer(module)
 
 
-def written_types() -> set[type]:
-    return set(_WRITERS)
-
-
 def render_value(v) -> str:
     if isinstance(v, Call):
         return render_call(v)

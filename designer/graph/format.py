@@ -11,13 +11,6 @@ def shape(s) -> str:
     return "×".join(str(d) for d in s)
 
 
-def num(x) -> str:
-    """A number without a trailing .0 when it is integral."""
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
 def si(n: float) -> str:
     """Short form for large counts: 1.2 M, 3.4 G."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):

@@ -2,7 +2,7 @@
 the file loader and the analysis alike."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ParamError
@@ -155,12 +155,3 @@ def pair(v) -> tuple[int, int]:
 def to_json(v):
     """Tuples are stored as JSON lists."""
     return list(v) if isinstance(v, tuple) else v
-
-
-@dataclass
-class ParamSet:
-    """The declared parameters of one block, in display order."""
-    params: tuple[Param, ...] = field(default_factory=tuple)
-
-    def by_name(self) -> dict[str, Param]:
-        return {p.name: p for p in self.params}

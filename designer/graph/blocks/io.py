@@ -16,11 +16,6 @@ def _boundary_formulas(kind: str, s) -> tuple[str, str, str]:
     return f"{kind} {fmt_shape(s)}", "", ""
 
 
-def _build_identity(p, ins):
-    import torch.nn as nn
-    return nn.Identity()
-
-
 register(BlockSpec(
     "Input", "Input",
     "Where data enters: an image C×H×W or a feature vector (the batch dimension is implied).",
