@@ -53,14 +53,13 @@ def main(argv=None) -> int:
     from designer.ui import theme
     from designer.ui.app import application
     from designer.ui.main_window import MainWindow
-    from designer.ui.training import install
 
     app = application()
     theme.apply(app, dark=False)
     window = MainWindow(remember=False)
     window.resize(1500, 950)
     window.open_source("lenet5", ask=False)
-    panel = install(window)
+    panel = window.training_panel
     window.show()
     panel.reveal()
 

@@ -1,6 +1,11 @@
 """The main window: palette left, canvas centre, inspector right, summary below,
-totals in the status bar; the menus; documents (new, open, save, recent,
-presets, recovery) and exports.
+totals in the status bar; documents (new, open, save, recent, presets, recovery)
+and exports.
+
+The window does not decide its menus and docks itself: each part declares them
+(window_contributions.py for the window's own, training/ for the Train panel; see
+contributions.py) and the window assembles them. What it decides about files is in
+document_files.py, without widgets; here are the dialogs and the widgets.
 
 Nothing imported here imports torch: exports and weight files import it when
 they are used, so the window is on screen first.
@@ -11,35 +16,33 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMenu,
+                               QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
 
+from designer.document import Document
 from designer.graph.errors import GraphError
-from designer.graph.fileformat import load, save
-from designer.graph.model import CompositeDef, Graph
-from designer.graph.presets import PRESET_DIR, resolve
+from designer.graph.fileformat import save
+from designer.graph.model import CompositeDef
 
-from . import diagram, model_export, recovery
+from . import diagram, document_files, model_export, recovery, training, window_contributions
 from .block_library import BlockLibrary
-from .canvas.layout import layout_ops, needs_layout
 from .canvas.scene import CanvasScene
 from .canvas.view import CanvasView
 from .canvas_header import CanvasHeader
+from .contributions import CloseHook, Contributions, arrange_docks, build_menus, dock_toggles, make_action, make_dock
 from .dialogs import HistoryDialog, ShortcutsDialog
 from .document import DocumentController
-from .feature_maps import FeatureMapPanel
-from .inspector import InspectorPanel
+from .document_files import problem_text  # noqa: F401 - app.py reports a file it cannot open with it
 from .palette import PaletteWidget
 from .settings import settings
 from .start_screen import StartScreen
 from .status_bar import DocumentStatus
-from .summary_panel import SummaryPanel
+from .window_contributions import EditorState, context_entries, enabled_actions
 
 APP_NAME = "Network Designer"
-MAX_RECENT = 10
-TEMPLATE_ASPECT = 1.5   # the canvas of the default window, width / height
-DOCUMENT_FILTER = "Network documents (*.json);;Weights with their drawing (*.pth *.pt);;All files (*)"
+# the parts that declare menus, actions and docks, in the order their docks are added
+PARTS = (window_contributions.contributions, training.contributions)
 
 
 class MainWindow(QMainWindow):
@@ -82,24 +85,15 @@ class MainWindow(QMainWindow):
         self.palette = PaletteWidget(self.controller, self.library)
         self.palette.block_activated.connect(self.add_from_palette)
         self.palette.remove_from_library.connect(self.remove_from_library)
-        self.docks: dict[str, QDockWidget] = {}
-        self._dock("palette", "Blocks", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("inspector", "Inspector", InspectorPanel(self.controller), Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("summary", "Summary", SummaryPanel(self.controller), Qt.DockWidgetArea.BottomDockWidgetArea)
-        # idle until shown: no torch import and no thread before the user asks for maps
-        self._dock("feature_maps", "Feature Maps", FeatureMapPanel(self.controller),
-                   Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["summary"], self.docks["feature_maps"])
-        self.docks["feature_maps"].hide()  # View ▸ Feature Maps opens it
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-
         self.status = DocumentStatus(self.controller, self.statusBar())
+
+        self.contributions = Contributions()
+        for part in PARTS:
+            self.contributions.extend(part(self))
+        self.docks: dict[str, QDockWidget] = {}
         self.actions: dict[str, QAction] = {}
-        self._build_actions()
-        self._build_menus()
-        from .training import install as install_training  # Train dock, Training menu, Export Trained Model
-        self.training = install_training(self)
+        self.menus: dict[str, QMenu] = {}
+        self._assemble(self.contributions)
 
         self.controller.modified_changed.connect(self._update_title)
         self.controller.path_changed.connect(self._update_title)
@@ -120,211 +114,53 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
 
-    # ---- construction ---------------------------------------------------------------------------
-    def _dock(self, key: str, title: str, widget: QWidget, area):
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{key}")
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        self.docks[key] = dock
-        if key == "palette":
-            dock.setMinimumWidth(200)
-            self.resizeDocks([dock], [220], Qt.Orientation.Horizontal)
-        elif key == "inspector":
-            dock.setMinimumWidth(280)
-            self.resizeDocks([dock], [330], Qt.Orientation.Horizontal)
-        elif key == "summary":
-            self.resizeDocks([dock], [230], Qt.Orientation.Vertical)
+    # ---- assembly -------------------------------------------------------------------------------
+    def _assemble(self, parts: Contributions):
+        """The docks, actions and menus the parts declared."""
+        for decl in parts.docks:
+            self.docks[decl.key] = make_dock(self, decl)
+        arrange_docks(self, parts.docks, self.docks)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        toggles = dock_toggles(parts.docks)
+        for decl in toggles:
+            self.actions[decl.id] = self.docks[decl.id.removeprefix("panel_")].toggleViewAction()
+        for decl in parts.actions:
+            self.actions[decl.id] = make_action(decl, self, canvas=self.view)
+        self.menus = build_menus(self.menuBar(), parts.menus, [*parts.actions, *toggles], self.actions)
 
-    def _action(self, key: str, text: str, slot, shortcut=None, canvas: bool = False, tip: str = "") -> QAction:
-        """An action; `canvas` ones only fire while the canvas has the focus, so that keys like
-        Delete or F keep working in the inspector's fields."""
-        action = QAction(text, self)
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        if canvas:
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.view.addAction(action)
-        self.actions[key] = action
-        return action
+    @property
+    def close_hooks(self) -> list[CloseHook]:
+        return self.contributions.close_hooks
 
-    def _build_actions(self):
-        K = QKeySequence.StandardKey
-        v = self.view
-        a = self._action
-        a("new", "&New", self.new_document, K.New)
-        a("new_preset", "New from &Preset…", self.new_from_preset, "Ctrl+Shift+N",
-          tip="Start from one of the lecture's networks")
-        a("open", "&Open…", self.open_dialog, K.Open)
-        a("save", "&Save", self.save, K.Save)
-        a("save_as", "Save &As…", self.save_as, K.SaveAs if QKeySequence(K.SaveAs).count() else "Ctrl+Shift+S")
-        a("revert", "&Revert to Saved", self.revert)
-        a("close", "&Close", self.close_document, K.Close)
-        a("quit", "&Quit", self.close, K.Quit if QKeySequence(K.Quit).count() else "Ctrl+Q")
-        a("png", "Diagram as &PNG…", lambda: self.export_diagram("png"))
-        a("svg", "Diagram as &SVG…", lambda: self.export_diagram("svg"))
-        for fmt in model_export.available_formats():
-            a("export_" + fmt.format, fmt.label, lambda f=fmt: self.export_model(f))
-
-        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
-        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts(QKeySequence.keyBindings(K.Redo))
-        self.actions["undo"], self.actions["redo"] = undo, redo
-        a("cut", "Cu&t", v.cut, K.Cut, canvas=True)
-        a("copy", "&Copy", v.copy, K.Copy, canvas=True)
-        a("paste", "&Paste", v.paste, K.Paste, canvas=True)
-        a("duplicate", "D&uplicate", v.duplicate, "Ctrl+D", canvas=True)
-        a("delete", "&Delete", v.delete_selection, [QKeySequence(K.Delete), QKeySequence("Backspace")], canvas=True)
-        a("select_all", "Select &All", v.select_all, K.SelectAll, canvas=True)
-        a("nudge_left", "Left", lambda: v.nudge(-10, 0), "Left", canvas=True)
-        a("nudge_right", "Right", lambda: v.nudge(10, 0), "Right", canvas=True)
-        a("nudge_up", "Up", lambda: v.nudge(0, -10), "Up", canvas=True)
-        a("nudge_down", "Down", lambda: v.nudge(0, 10), "Down", canvas=True)
-        a("history", "&History…", self.show_history, "Ctrl+Shift+H")
-
-        a("fit", "&Fit to View", lambda: v.fit(), "F", canvas=True)
-        a("fit_selection", "Fit &Selection", lambda: v.fit(self.scene.selected_ids() or None), "Shift+F",
-          canvas=True)
-        a("zoom_in", "Zoom &In", lambda: v.zoom_by(1.25, False), K.ZoomIn)
-        a("zoom_out", "Zoom &Out", lambda: v.zoom_by(0.8, False), K.ZoomOut)
-        a("zoom_reset", "&Actual Size", v.zoom_reset, "Ctrl+0")
-        a("reset_layout", "&Reset Window Layout", self.reset_layout)
-
-        a("quick_add", "&Add Block…", v.quick_add, "Tab", canvas=True,
-          tip="Search for a block and add it at the cursor (fed from the selected block)")
-        a("open_inside", "&Open Inside", self.open_inside, "Return", canvas=True)
-        a("go_up", "Go &Up / Cancel", v.escape, "Escape", canvas=True,
-          tip="Leave the composite you are looking into, cancel a link, or clear the selection")
-        a("group", "&Group into Composite…", v.group_selection, "Ctrl+G", canvas=True)
-        a("ungroup", "&Ungroup", v.ungroup_selection, "Ctrl+Shift+G", canvas=True)
-        a("freeze", "&Freeze / Unfreeze", v.toggle_frozen, "Ctrl+Shift+F", canvas=True,
-          tip="Frozen blocks keep their weights during training")
-        a("layout", "Auto-&Layout", v.auto_layout, "Ctrl+L", canvas=True)
-        a("save_block", "&Save to My Blocks…", self.save_to_library)
-
-        a("playground", "&Convolution Playground", self.open_playground)
-        a("filters", "&Filters of Selected Conv…", self.open_filters, "Ctrl+Shift+K",
-          tip="Show the kernels of the selected Conv2d as images")
-        a("explain", "&Explain Selected Block…", self.open_explain, "Shift+F1",
-          tip="Walk from the input shape to the output shape, with the numbers")
-        a("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, [QKeySequence(K.HelpContents), "Ctrl+/"])
-        a("about", "&About Network Designer", self.about)
-
-    def _build_menus(self):
-        act = self.actions
-        bar = self.menuBar()
-        m = bar.addMenu("&File")
-        for key in ("new", "new_preset", "open"):
-            m.addAction(act[key])
-        self.recent_menu = m.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        m.addSeparator()
-        for key in ("save", "save_as", "revert"):
-            m.addAction(act[key])
-        m.addSeparator()
-        export = m.addMenu("&Export")
-        models = [k for k in act if k.startswith("export_")]
-        for key in models:
-            export.addAction(act[key])
-        if models:
-            export.addSeparator()
-        export.addAction(act["png"])
-        export.addAction(act["svg"])
-        m.addSeparator()
-        m.addAction(act["close"])
-        m.addAction(act["quit"])
-
-        m = bar.addMenu("&Edit")
-        m.addAction(act["undo"])
-        m.addAction(act["redo"])
-        m.addSeparator()
-        for key in ("cut", "copy", "paste", "duplicate", "delete", "select_all"):
-            m.addAction(act[key])
-        nudge = m.addMenu("&Nudge Selection")
-        for key in ("nudge_left", "nudge_right", "nudge_up", "nudge_down"):
-            nudge.addAction(act[key])
-        m.addSeparator()
-        m.addAction(act["history"])
-
-        m = bar.addMenu("&View")
-        for key in ("fit", "fit_selection", "zoom_in", "zoom_out", "zoom_reset"):
-            m.addAction(act[key])
-        m.addSeparator()
-        for dock in self.docks.values():
-            m.addAction(dock.toggleViewAction())
-        m.addAction(act["reset_layout"])
-        m.addSeparator()
-        m.addAction(act["filters"])
-
-        m = bar.addMenu("&Block")
-        for key in ("quick_add", "open_inside", "go_up"):
-            m.addAction(act[key])
-        m.addSeparator()
-        for key in ("group", "ungroup", "save_block"):
-            m.addAction(act[key])
-        m.addSeparator()
-        m.addAction(act["freeze"])
-        m.addAction(act["layout"])
-
-        m = bar.addMenu("&Tools")
-        m.addAction(act["playground"])
-        m = bar.addMenu("&Help")
-        m.addAction(act["explain"])
-        m.addAction(act["shortcuts"])
-        m.addAction(act["about"])
+    @property
+    def training_panel(self):
+        """The Train panel (the one the Train dock holds)."""
+        return self.docks[training.DOCK_KEY].widget()
 
     def _context_actions(self, item):
-        act = self.actions
-        if item is None:
-            return [act["quick_add"], act["paste"], None, act["layout"], act["fit"]]
-        entries = []
-        if item.is_composite:
-            entries.append(act["open_inside"])
-        entries += [act["cut"], act["copy"], act["duplicate"], act["delete"], None,
-                    act["group"], act["ungroup"]]
-        if item.node.type in self.scene.graph.composites:
-            entries.append(act["save_block"])
-        entries += [None, act["freeze"]]
-        if item.node.type == "Conv2d":
-            entries.append(act["filters"])
-        entries.append(act["explain"])
-        return entries
+        return context_entries(self.actions, item, self.scene.graph.composites)
 
     # ---- state of the actions and the title -----------------------------------------------------
     def _update_title(self, *_):
         self.setWindowTitle(f"{self.controller.title}[*] — {APP_NAME}")
         self.setWindowModified(self.controller.modified)
 
-    def _update_actions(self, *_):
+    def editor_state(self) -> EditorState:
         editor = not self.on_start_page()
         scope = self.scene.scope
-        editable = editor and (scope is None or scope.editable)
-        selection = self.scene.selected_ids() if editor else []
         root = scope is None or scope.is_root
-        for key in ("cut", "paste", "duplicate", "delete", "quick_add", "layout", "freeze",
-                    "nudge_left", "nudge_right", "nudge_up", "nudge_down"):
-            self.actions[key].setEnabled(editable)
-        for key in ("group", "ungroup"):
-            self.actions[key].setEnabled(editable and root)
+        selection = self.scene.selected_ids() if editor else []
         graph = self.controller.graph
         single = graph.nodes.get(selection[0]) if root and len(selection) == 1 else None
-        self.actions["save_block"].setEnabled(single is not None and single.type in graph.composites)
-        self.actions["explain"].setEnabled(single is not None)
-        self.actions["filters"].setEnabled(single is not None and single.type == "Conv2d")
-        for key in ("save", "save_as", "close", "png", "svg", "fit", "fit_selection", "copy", "select_all"):
-            self.actions[key].setEnabled(editor)
-        self.actions["revert"].setEnabled(editor and self.controller.path is not None)
-        for key in [k for k in self.actions if k.startswith("export_")]:
-            self.actions[key].setEnabled(editor)
+        return EditorState(editor=editor, editable=scope is None or scope.editable, root=root,
+                           single_type=single.type if single is not None else None,
+                           single_is_composite=single is not None and single.type in graph.composites,
+                           has_path=self.controller.path is not None)
+
+    def _update_actions(self, *_):
+        for key, enabled in enabled_actions(self.editor_state(), self.actions).items():
+            self.actions[key].setEnabled(enabled)
 
     # ---- pages ----------------------------------------------------------------------------------
     def on_start_page(self) -> bool:
@@ -351,52 +187,45 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # ---- documents ------------------------------------------------------------------------------
-    def set_document(self, graph: Graph, path: Path | None, recovered: bool = False):
-        self.controller.set_graph(graph, path)
+    def set_document(self, document: Document, recovered: bool = False):
+        self.controller.set_document(document)
         self.view.show_hint = True
         if recovered:
-            self.controller.undo_stack.resetClean()   # unsaved work: the title shows *
+            self.controller.history.reset_clean()   # unsaved work: the title shows *
         self.show_editor()
         self.view.setFocus()
         QTimer.singleShot(0, self.view.fit)
-        if path is not None:
-            self.add_recent(path)
+        if document.path is not None:
+            self.add_recent(document.path)
 
-    def load_source(self, source) -> tuple[Graph, Path | None]:
-        """A graph and the path it should be saved to (None for presets: they are templates)."""
-        path = resolve(source)
-        if path.suffix.lower() in (".pt", ".pth"):
+    def load_source(self, source) -> Document:
+        """The document of a file or preset; its path is None for templates (presets and
+        weights files), which are laid out afresh for this canvas (document_files)."""
+        weights_file = document_files.is_weights_file(source)
+        if weights_file:   # reading tensors takes a moment
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                from designer.compile.checkpoint import load_graph_with_weights
-                graph = load_graph_with_weights(path)
-            finally:
+        try:
+            return document_files.load_document(source)
+        finally:
+            if weights_file:
                 QApplication.restoreOverrideCursor()
-            _tidy(graph)
-            return graph, None
-        graph = load(path)
-        if path.resolve().parent == PRESET_DIR.resolve():
-            _tidy(graph)
-            return graph, None
-        return graph, path
 
     def open_source(self, source, ask: bool = True) -> bool:
         """Open a file or a preset name; a problem is shown to the person, never raised."""
         if ask and not self.maybe_save():
             return False
         try:
-            graph, path = self.load_source(source)
+            document = self.load_source(source)
         except Exception as exc:  # noqa: BLE001 - whatever the file holds, the person gets one message
             self.show_problem("Cannot open", problem_text(source, exc))
             return False
-        self.set_document(graph, path)
-        what = graph.meta.get("title") or (path.name if path else str(source))
-        self.statusBar().showMessage(f"Opened {what}", 5000)
+        self.set_document(document)
+        self.statusBar().showMessage(document_files.opened_message(document, source), 5000)
         return True
 
     def new_document(self):
         if self.maybe_save():
-            self.set_document(Graph(), None)
+            self.set_document(Document())
 
     def new_from_preset(self):
         from .preset_gallery import PresetGalleryDialog
@@ -406,7 +235,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self):
         start = str(self.controller.path.parent) if self.controller.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open Network", start, DOCUMENT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open Network", start, document_files.DOCUMENT_FILTER)
         if path:
             self.open_source(path)
 
@@ -417,14 +246,11 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         c = self.controller
-        suggestion = str(c.path) if c.path else str(Path.home() / (_file_stem(c.title) + ".json"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save Network As", suggestion, "Network documents (*.json)")
+        suggestion = document_files.save_suggestion(c.path, c.title, Path.home())
+        path, _ = QFileDialog.getSaveFileName(self, "Save Network As", str(suggestion), document_files.SAVE_FILTER)
         if not path:
             return False
-        path = Path(path)
-        if path.suffix.lower() != ".json":
-            path = path.with_suffix(path.suffix + ".json") if path.suffix else path.with_suffix(".json")
-        return self._write(path)
+        return self._write(document_files.save_target(path))
 
     def _write(self, path: Path) -> bool:
         try:
@@ -450,7 +276,7 @@ class MainWindow(QMainWindow):
 
     def close_document(self):
         if self.maybe_save():
-            self.controller.set_graph(Graph(), None)
+            self.controller.set_document(Document())
             self.show_start()
 
     def maybe_save(self) -> bool:
@@ -484,7 +310,7 @@ class MainWindow(QMainWindow):
         taken = False
         if answer == QMessageBox.StandardButton.Yes:
             try:
-                self.set_document(newest.load(), newest.path, recovered=True)
+                self.set_document(Document(newest.load(), path=newest.path), recovered=True)
                 taken = True
             except (GraphError, OSError, ValueError, KeyError) as exc:
                 self.show_problem("Cannot recover", str(exc))
@@ -494,34 +320,28 @@ class MainWindow(QMainWindow):
 
     # ---- recent files ---------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        if not self.remember:
-            return []
-        value = settings().value("recent", [])
-        files = [value] if isinstance(value, str) else list(value or [])
-        return [f for f in files if Path(f).is_file()][:MAX_RECENT]
+        return document_files.recent_list(settings().value("recent", [])) if self.remember else []
 
     def add_recent(self, path):
-        if not self.remember:
-            return
-        path = str(Path(path).resolve())
-        files = [path] + [f for f in self.recent_files() if f != path]
-        settings().setValue("recent", files[:MAX_RECENT])
+        if self.remember:
+            settings().setValue("recent", document_files.with_recent(self.recent_files(), path))
 
-    def _fill_recent(self):
-        self.recent_menu.clear()
+    def fill_recent_menu(self, menu: QMenu):
+        """File ▸ Open Recent, filled each time it opens."""
+        menu.clear()
         files = self.recent_files()
         for f in files:
-            self.recent_menu.addAction(Path(f).name, lambda p=f: self.open_source(p)).setToolTip(f)
+            menu.addAction(Path(f).name, lambda p=f: self.open_source(p)).setToolTip(f)
         if files:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Menu", lambda: settings().setValue("recent", []))
+            menu.addSeparator()
+            menu.addAction("Clear Menu", lambda: settings().setValue("recent", []))
         else:
-            self.recent_menu.addAction("No recent files").setEnabled(False)
+            menu.addAction("No recent files").setEnabled(False)
 
     # ---- blocks ---------------------------------------------------------------------------------
     def add_from_palette(self, payload: str):
         if self.on_start_page():
-            self.set_document(Graph(), None)
+            self.set_document(Document())
         pos = self.view.view_centre()
         taken = [item.pos() for item in self.scene.nodes.values()]
         while any((p - pos).manhattanLength() < 40 for p in taken):
@@ -569,12 +389,9 @@ class MainWindow(QMainWindow):
     # ---- export ---------------------------------------------------------------------------------
     def _export_path(self, title: str, suffix: str, file_filter: str) -> Path | None:
         c = self.controller
-        base = (c.path.parent / c.path.stem) if c.path else Path.home() / _file_stem(c.title)
+        base = document_files.export_base(c.path, c.title, Path.home())
         path, _ = QFileDialog.getSaveFileName(self, title, str(base) + suffix, file_filter)
-        if not path:
-            return None
-        path = Path(path)
-        return path if path.suffix.lower() == suffix else path.with_name(path.name + suffix)
+        return document_files.export_target(path, suffix) if path else None
 
     def export_model(self, fmt):
         graph = self.controller.graph
@@ -592,7 +409,7 @@ class MainWindow(QMainWindow):
         if path is None:
             return
         self.statusBar().showMessage(f"Exporting {path.name}… (the window stays usable)")
-        self.exporter.start(graph, path, fmt.format, network,
+        self.exporter.start(self.controller.document, path, fmt.format, network,
                             source=self.controller.path.name if self.controller.path else "")
 
     def export_diagram(self, kind: str):
@@ -616,7 +433,7 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, text)
 
     def show_history(self):
-        dialog = HistoryDialog(self.controller.undo_stack, self)
+        dialog = HistoryDialog(self.controller, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
@@ -681,21 +498,20 @@ class MainWindow(QMainWindow):
 
     # ---- window events --------------------------------------------------------------------------
     def closeEvent(self, event):
-        if not self.maybe_save():
+        # the parts first (a run asks whether to stop), then the unsaved changes
+        if not all(hook.may_close() for hook in self.close_hooks) or not self.maybe_save():
             event.ignore()
             return
         self.save_layout()
         self.autosave.stop()
         self.scene.detach()
-        for dock in self.docks.values():
-            detach = getattr(dock.widget(), "detach", None)
-            if detach is not None:
-                detach()
+        for hook in self.close_hooks:   # the window really closes: the panels stop, a run ends
+            hook.closed()
         self.controller.close()
         event.accept()
 
     def dragEnterEvent(self, event):
-        if any(u.toLocalFile().lower().endswith((".json", ".pt", ".pth")) for u in event.mimeData().urls()):
+        if any(document_files.is_openable(u.toLocalFile()) for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
@@ -703,25 +519,3 @@ class MainWindow(QMainWindow):
         if files:
             event.acceptProposedAction()
             self.open_source(files[0])
-
-
-def problem_text(source, exc: BaseException) -> str:
-    """One message for a file that could not be opened; the model's own errors are written
-    for people already, anything else is named by its kind."""
-    text = str(exc) if isinstance(exc, (GraphError, OSError, ValueError)) else \
-        f"unexpected problem ({type(exc).__name__}: {exc})"
-    return text if str(source) in text else f"{source}: {text}"
-
-
-def _file_stem(title: str) -> str:
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in title).strip("_")
-    return stem.lower() or "network"
-
-
-def _tidy(graph: Graph):
-    """A template (a preset, a graph from a weights file) is laid out afresh for this
-    canvas when its drawing would not read well here (see layout.needs_layout)."""
-    for g in [graph] + [d.graph for d in graph.composites.values()]:
-        if needs_layout(g, TEMPLATE_ASPECT):
-            for op in layout_ops(g, aspect=TEMPLATE_ASPECT):
-                g.apply(op)
