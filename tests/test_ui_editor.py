@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from designer.document import Document
 from designer.graph.fileformat import dumps
 from designer.graph.model import Graph, SetParam
 
@@ -38,7 +39,7 @@ def themed(qapp):
 def dispose(w):
     w.autosave.stop()
     w.scene.detach()
-    w.controller.undo_stack.setClean()
+    w.controller.history.set_clean()
     w.close()
     w.deleteLater()
     QApplication.processEvents()
@@ -64,7 +65,7 @@ def small_graph() -> Graph:
 
 
 def open_graph(window, graph):
-    window.set_document(graph, None)
+    window.set_document(Document(graph))
     QApplication.processEvents()
     window.view.resetTransform()
     window.view.centerOn(300, 0)
@@ -113,7 +114,7 @@ def test_drag_conv2d_from_palette_adds_a_node(window):
     assert nodes[0].pos == pytest.approx((expected.x(), expected.y()), abs=0.01)
     assert nodes[0].id in window.scene.nodes              # drawn
     assert window.controller.selection == [nodes[0].id]   # and selected
-    window.controller.undo_stack.undo()
+    window.controller.history.undo()
     assert not window.controller.graph.nodes and not window.scene.nodes
 
 
@@ -160,7 +161,7 @@ def test_inspector_edit_updates_shapes_and_totals(window, qtbot):
     assert "416" in window.status.params.text()
     summary = window.docks["summary"].widget()
     assert summary.index_for("c1", 2).data() == "16×28×28"
-    assert c.undo_stack.count() == 1
+    assert c.history.count == 1
 
 
 def test_a_cycle_is_refused_with_its_reason(window, qtbot):
@@ -180,7 +181,7 @@ def test_a_cycle_is_refused_with_its_reason(window, qtbot):
     drag(qtbot, window, port_point(window, "act", "out", True), port_point(window, "add", "in2", False))
     assert any("cycle" in m for m in messages)
     assert dumps(window.controller.graph) == before
-    assert window.controller.undo_stack.count() == 0
+    assert window.controller.history.count == 0
     # a second input into a taken port is refused too, with its own reason
     drag(qtbot, window, port_point(window, "image", "out", True), port_point(window, "c1", "in", False))
     assert any("already connected" in m for m in messages)
@@ -203,14 +204,14 @@ def test_undo_all_gives_the_original_and_redo_all_the_edited(window, qtbot):
     drag(qtbot, window, start, start + QPoint(40, 60))
     edited = dumps(c.graph)
     assert edited != original
-    steps = c.undo_stack.count()
+    steps = c.history.count
     assert steps == 5   # connect, add, param, delete, move: one step each
-    while c.undo_stack.canUndo():
-        c.undo_stack.undo()
+    while c.history.can_undo:
+        c.history.undo()
     assert dumps(c.graph) == original
     assert set(window.scene.nodes) == set(c.graph.nodes)
-    while c.undo_stack.canRedo():
-        c.undo_stack.redo()
+    while c.history.can_redo:
+        c.history.redo()
     assert dumps(c.graph) == edited
     assert set(window.scene.edges) == set(c.graph.edges)
 
@@ -221,10 +222,10 @@ def test_moving_a_card_is_one_undo_step(window, qtbot):
     card = window.scene.nodes["c1"]
     start = window.view.mapFromScene(card.pos() + QPointF(0, -card.height / 2 + 8))
     drag(qtbot, window, start, start + QPoint(100, 50))
-    assert c.undo_stack.count() == 1
+    assert c.history.count == 1
     x, y = c.graph.nodes["c1"].pos
     assert (x, y) == pytest.approx((400, 50), abs=1.5)
-    c.undo_stack.undo()
+    c.history.undo()
     assert c.graph.nodes["c1"].pos == (300.0, 0.0)
     assert window.scene.nodes["c1"].pos() == QPointF(300, 0)
 
@@ -250,7 +251,7 @@ def test_title_marks_unsaved_changes(window, tmp_path):
     assert not window.isWindowModified()
     window.view.add_block("ReLU", QPointF(0, 200))
     assert window.isWindowModified()
-    window.controller.undo_stack.undo()
+    window.controller.history.undo()
     assert not window.isWindowModified()
 
 
@@ -272,8 +273,8 @@ def test_insert_on_edge_splices_as_one_step(window):
     drop_block(window, window.palette.entry("BatchNorm"), window.view.mapFromScene(mid))
     new = next(n for n in c.graph.nodes.values() if n.type == "BatchNorm")
     assert {(e.src, e.dst) for e in c.graph.edges} == {("c1", new.id), (new.id, "act")}
-    assert c.undo_stack.count() == 1
-    c.undo_stack.undo()
+    assert c.history.count == 1
+    c.history.undo()
     assert {(e.src, e.dst) for e in c.graph.edges} == {("c1", "act")}
 
 
@@ -294,8 +295,8 @@ def test_copy_paste_and_duplicate(window):
     window.view.duplicate()
     assert len(c.graph.nodes) == 7
     # a pasted copy is one undo step each
-    c.undo_stack.undo()
-    c.undo_stack.undo()
+    c.history.undo()
+    c.history.undo()
     assert set(c.graph.nodes) == {"image", "c1", "act"}
 
 
@@ -306,7 +307,7 @@ def test_paste_into_another_window(window, qtbot):
     window.scene.select_ids(["c1"])
     window.view.copy()
     other = MainWindow()
-    other.set_document(Graph(), None)
+    other.set_document(Document())
     other.view.paste()
     assert [n.type for n in other.controller.graph.nodes.values()] == ["Conv2d"]
     dispose(other)
@@ -354,8 +355,8 @@ def test_auto_layout_is_one_undoable_step(window):
     window.view.auto_layout()
     xs = [c.graph.nodes[i].pos[0] for i in ("image", "c1", "act")]
     assert xs == sorted(xs) and len(set(xs)) == 3
-    assert c.undo_stack.count() == 1
-    c.undo_stack.undo()
+    assert c.history.count == 1
+    c.history.undo()
     assert all(n.pos == (0.0, 0.0) for n in c.graph.nodes.values())
 
 
@@ -365,7 +366,7 @@ def test_freeze_draws_hatched_and_undoes(window):
     window.view.toggle_frozen()
     assert window.controller.graph.nodes["c1"].trainable is False
     assert "frozen" in window.scene.nodes["c1"].toolTip()
-    window.controller.undo_stack.undo()
+    window.controller.history.undo()
     assert window.controller.graph.nodes["c1"].trainable is True
 
 
@@ -387,8 +388,8 @@ def test_dragging_a_connected_input_picks_its_link_up(window, qtbot):
     start = port_point(window, "act", "in", False)
     drag(qtbot, window, start, start + QPoint(0, 160))       # dropped in empty space
     assert c.graph.edges == []
-    assert c.undo_stack.count() == 1
-    c.undo_stack.undo()
+    assert c.history.count == 1
+    c.history.undo()
     assert [(e.src, e.dst) for e in c.graph.edges] == [("c1", "act")]
 
 
@@ -408,7 +409,7 @@ def test_middle_drag_pans_and_space_drag_too(window, qtbot):
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(350, 200))
     qtbot.keyRelease(v, Qt.Key.Key_Space)
     assert v.mapToScene(vp.rect().center()).x() == pytest.approx(after.x() - 50, abs=2)
-    assert window.controller.undo_stack.count() == 0       # panning is not an edit
+    assert window.controller.history.count == 0       # panning is not an edit
 
 
 def test_summary_row_click_selects_and_centres_the_node(window, qtbot):
@@ -494,8 +495,8 @@ def test_group_ungroup_and_look_inside(window, monkeypatch):
     c.leave(0)
     assert window.scene.graph is c.graph
     # undo everything, including the edit made inside
-    while c.undo_stack.canUndo():
-        c.undo_stack.undo()
+    while c.history.can_undo:
+        c.history.undo()
     assert dumps(c.graph) == before
     # ungroup
     window.scene.select_ids(["c1", "act"])
@@ -538,13 +539,13 @@ def test_personal_library_round_trip(window, tmp_path, monkeypatch):
     window.save_to_library()
     assert (tmp_path / "data" / "blocks.json").is_file()
     # a new document: the block comes from the library
-    window.set_document(Graph(), None)
+    window.set_document(Document())
     assert window.palette.entry("library:Stem") is not None
     window.view.add_block("library:Stem", QPointF(0, 0))
     c = window.controller
     assert "Stem" in c.graph.composites and c.graph.composites["Stem"].doc == "conv and relu"
-    assert c.undo_stack.count() == 1
-    c.undo_stack.undo()
+    assert c.history.count == 1
+    c.history.undo()
     assert not c.graph.composites and not c.graph.nodes
     assert block
 
@@ -563,7 +564,7 @@ def test_docks_come_back_from_the_view_menu_and_layout_is_remembered(window, qtb
     window.save_layout()
     again = MainWindow()
     again.show()
-    again.set_document(Graph(), None)
+    again.set_document(Document())
     assert not again.docks["palette"].isVisible()
     assert again.docks["summary"].isVisible()
     dispose(again)
@@ -670,7 +671,7 @@ def test_export_python_code_runs_off_the_gui_thread(window, qtbot, tmp_path):
     open_graph(window, g)
     out = tmp_path / "net.py"
     with qtbot.waitSignal(window.exporter.finished, timeout=120_000) as done:
-        window.exporter.start(window.controller.graph, out, "python")
+        window.exporter.start(window.controller.document, out, "python")
     assert done.args == [str(out)]
     source = out.read_text(encoding="utf-8")
     compile(source, str(out), "exec")
@@ -679,5 +680,130 @@ def test_export_python_code_runs_off_the_gui_thread(window, qtbot, tmp_path):
     window.controller.edit("break", [SetParam("c1", "kernel_size", 40)])
     bad = tmp_path / "bad.py"
     with qtbot.waitSignal(window.exporter.failed, timeout=120_000) as failed:
-        window.exporter.start(window.controller.graph, bad, "python")
+        window.exporter.start(window.controller.document, bad, "python")
     assert "c1" in failed.args[0] and not bad.exists()
+
+
+# ---- the window assembled from the parts' declarations (designer/ui/contributions.py) -------
+
+def _menu_placements(window) -> dict[int, list[str]]:
+    """id(QAction) -> the ids of the menus it appears in, once per appearance."""
+    from PySide6.QtWidgets import QMenu
+    found: dict[int, list[str]] = {}
+    for menu_id, menu in window.menus.items():
+        assert isinstance(menu, QMenu)
+        for a in menu.actions():
+            if not a.isSeparator() and a.menu() is None:
+                found.setdefault(id(a), []).append(menu_id)
+    return found
+
+
+def test_every_declared_action_is_in_the_menus_it_declares_and_nowhere_else(window):
+    from designer.ui.contributions import dock_toggles
+    parts = window.contributions
+    declared = [*parts.actions, *dock_toggles(parts.docks)]
+    placements = _menu_placements(window)
+    for decl in declared:
+        action = window.actions[decl.id]
+        assert sorted(placements.pop(id(action), [])) == sorted(p.menu for p in decl.places), decl.id
+    assert placements == {}   # no menu holds an action nobody declared
+    # every submenu is declared, and sits where it says
+    for m in parts.menus:
+        menu = window.menus[m.id]
+        holder = window.menuBar() if m.parent == "" else window.menus[m.parent]
+        assert [a.menu() for a in holder.actions()].count(menu) == 1, m.id
+
+
+def test_menus_come_out_in_the_declared_order(window):
+    from designer.ui.contributions import MENU_BAR, arrange, dock_toggles
+    parts = window.contributions
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&Edit", "&View", "&Block", "T&raining", "&Tools", "&Help"]
+    arranged = arrange(parts.menus, [*parts.actions, *dock_toggles(parts.docks)])
+
+    def shown(entries):
+        return [None if e.kind == "separator" else
+                window.menus[e.id].menuAction() if e.kind == "menu" else window.actions[e.id] for e in entries]
+
+    def actual(actions):
+        return [None if a.isSeparator() else a for a in actions]
+
+    assert actual(window.menuBar().actions()) == shown(arranged[MENU_BAR])
+    for menu_id, menu in window.menus.items():
+        if menu_id != "file.recent":    # filled when it opens
+            assert actual(menu.actions()) == shown(arranged[menu_id]), menu_id
+    # File: Export Trained Model right after Export; View: the Train Panel toggle with the panels
+    file_texts = [a.text() for a in window.menus["file"].actions()]
+    assert file_texts[file_texts.index("&Export") + 1] == "Export &Trained Model"
+    view_texts = [a.text() for a in window.menus["view"].actions()]
+    assert view_texts[view_texts.index("Feature Maps") + 1] == "&Train Panel"
+    training = [a.text() for a in window.menus["training"].actions() if not a.isSeparator()]
+    assert training == ["Start Training", "Pause", "Stop", "Open Run Folder", "&Train Panel"]
+    # no code finds a menu by its label: the window's menus are named by their ids
+    assert all(menu.objectName() == f"menu_{menu_id}" for menu_id, menu in window.menus.items())
+
+
+def test_canvas_actions_fire_only_with_the_canvas_focused_and_panel_actions_anywhere(window):
+    canvas_only = {d.id for d in window.contributions.actions if d.context == "canvas"}
+    assert {"delete", "fit", "nudge_left", "quick_add"} <= canvas_only
+    for key in canvas_only:
+        assert window.actions[key].shortcutContext() == Qt.ShortcutContext.WidgetWithChildrenShortcut
+        assert window.actions[key] in window.view.actions()
+    from PySide6.QtWidgets import QMainWindow
+    on_window = QMainWindow.actions(window)   # the window's own QWidget.actions() (window.actions is the dict)
+    for key in ("train_start", "train_pause", "train_stop"):   # F5 wherever the focus is
+        assert window.actions[key] in on_window
+
+
+def test_the_close_hook_asks_during_a_run_and_ends_the_run_once_the_window_closed(qtbot, themed, monkeypatch):
+    from designer.ui.main_window import MainWindow
+    w = MainWindow(remember=False)
+    w.show()
+    session = w.training_panel.session
+    session.state = "running"                  # a run is going (no worker: its end is recorded)
+    calls = []
+    monkeypatch.setattr(session, "shutdown", lambda *a: calls.append("run ended"))
+
+    def answer(training, unsaved):
+        def question(_parent, title, *_a, **_k):
+            calls.append(title)
+            return training if title == "Training is running" else unsaved
+        monkeypatch.setattr(QMessageBox, "question", question)
+
+    B = QMessageBox.StandardButton
+    answer(B.Cancel, B.Discard)                # keep the run: the window stays
+    assert not w.close() and w.isVisible()
+    assert calls == ["Training is running"]
+    w.open_source("lenet5", ask=False)
+    w.view.add_block("ReLU", QPointF(0, 300))
+    answer(B.Yes, B.Cancel)                    # stop the run, but keep the unsaved drawing: stays, run goes on
+    assert not w.close() and w.isVisible()
+    assert calls[1:] == ["Training is running", "Unsaved changes"]
+    answer(B.Yes, B.Discard)                   # both yes: the window closes, then the run is ended
+    assert w.close() and not w.isVisible()
+    assert calls[3:] == ["Training is running", "Unsaved changes", "run ended"]
+    session.state = "idle"
+    w.deleteLater()
+    QApplication.processEvents()
+
+
+def test_the_train_tab_starts_its_probes_only_when_brought_to_the_front(qtbot, themed, monkeypatch):
+    from designer.ui.main_window import MainWindow
+    from designer.ui.training.dataset_picker import DatasetPicker
+    from designer.ui.training.device_picker import DevicePicker
+    calls = []
+    monkeypatch.setattr(DatasetPicker, "list_more", lambda self: calls.append("datasets"))
+    monkeypatch.setattr(DatasetPicker, "_request_preview",     # no preview thread (it would import torch)
+                        lambda self: calls.append("preview") if self.isVisible() else None)
+    monkeypatch.setattr(DevicePicker, "probe", lambda self: calls.append("devices"))
+    w = MainWindow(remember=False)
+    w.open_source("lenet5", ask=False)
+    w.show()
+    qtbot.waitExposed(w)
+    for _ in range(5):
+        QApplication.processEvents()
+    assert w.training_panel.visibleRegion().isEmpty()   # tabbed behind the Summary
+    assert calls == []                         # the Summary is in front: nothing probed
+    w.training_panel.reveal()
+    qtbot.waitUntil(lambda: "datasets" in calls, timeout=5000)   # (devices: once its box is on screen)
+    dispose(w)

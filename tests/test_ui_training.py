@@ -48,11 +48,10 @@ def themed(qapp):
 @pytest.fixture
 def window(qtbot, themed):
     from designer.ui.main_window import MainWindow
-    from designer.ui.training import install
     w = MainWindow(remember=False)
     w.resize(1500, 950)
     assert w.open_source("lenet5", ask=False)
-    panel = install(w)
+    panel = w.training_panel   # the one Train panel the window assembles
     w.show()
     qtbot.waitExposed(w)
     panel.reveal()
@@ -60,7 +59,7 @@ def window(qtbot, themed):
     panel.shutdown()
     w.autosave.stop()
     w.scene.detach()
-    w.controller.undo_stack.setClean()
+    w.controller.history.set_clean()
     w.close()
     w.deleteLater()
     QApplication.processEvents()
@@ -72,7 +71,22 @@ def menu_texts(menu) -> list[str]:
 
 # ---- the window ------------------------------------------------------------------------------
 
-def test_install_adds_the_train_dock_the_training_menu_and_export_trained_model(window):
+def test_the_window_has_one_train_dock_one_training_menu_and_no_window_hooks(window):
+    from PySide6.QtWidgets import QDockWidget
+    from designer.ui.training import DOCK_KEY
+    panel = window.training_panel
+    docks = [d for d in window.findChildren(QDockWidget) if d.objectName() == f"dock_{DOCK_KEY}"]
+    assert docks == [window.docks[DOCK_KEY]] and docks[0].widget() is panel
+    assert len(window.findChildren(type(panel))) == 1
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles.count("T&raining") == 1 and titles.index("T&raining") == titles.index("&Tools") - 1
+    assert not (ROOT / "designer" / "ui" / "training" / "window_hooks.py").exists()
+    # the Train tab sits with the Summary; Feature Maps starts closed
+    assert window.docks["summary"] in window.tabifiedDockWidgets(docks[0])
+    assert window.docks["feature_maps"].isHidden()
+
+
+def test_the_train_dock_the_training_menu_and_export_trained_model(window):
     panel = window.training_panel
     assert window.docks["training"].widget() is panel
     bar = {a.text(): a.menu() for a in window.menuBar().actions() if a.menu() is not None}
@@ -109,9 +123,8 @@ builtins.__import__ = watching
 from designer.ui.app import application
 app = application()
 from designer.ui.main_window import MainWindow
-from designer.ui.training import install
 w = MainWindow(remember=False)
-panel = install(w)
+panel = w.training_panel
 w.open_source("lenet5", ask=False)
 w.show()
 panel.reveal()
@@ -212,7 +225,7 @@ def test_killing_the_worker_mid_run_ends_the_run_and_leaves_the_window_working(w
     qtbot.waitUntil(lambda: bool(fired), timeout=2000)
     assert dumps(c.graph) == before and c.analysis.total_params == 61706
     c.edit("try", [SetParam("f6", "out_features", 50)])
-    c.undo_stack.undo()
+    c.history.undo()
     assert dumps(c.graph) == before
     assert panel.start_button.isEnabled()
     assert panel.runs.records[0].status == "failed"
@@ -530,7 +543,7 @@ def stopped_run(tmp_path_factory):
     from designer.train.engine import Trainer
     root = tmp_path_factory.mktemp("runs")
     run = root / "run-20260101-120000"
-    graph = load_graph("lenet5")
+    graph = load_graph("lenet5").graph
     events = []
 
     def on_event(e):
@@ -561,7 +574,7 @@ def test_the_runs_list_shows_compares_and_resumes_earlier_runs(qtbot, themed, st
         handle.stop = handle.resume = handle.pause = lambda: None
         handle.join = lambda t=None: None
         return handle
-    controller = DocumentController(load_graph("lenet5"))
+    controller = DocumentController(load_graph("lenet5").graph)
     panel = TrainingPanel(controller, data_dir=tmp_path, session=TrainingSession(start_worker=launcher))
     qtbot.addWidget(panel)
     panel.runs.set_root(run.parent)
