@@ -19,6 +19,7 @@ from .errors import (CycleError, DuplicateInputError, GraphError, NetworkMismatc
                      ParamError, PortError, UnknownBlockError)
 from .events import (CompositeChanged, EdgeAdded, EdgeRemoved, GraphEvent, MetaChanged, NodeAdded, NodeChanged,
                      NodeRemoved)
+from .ids import unique_id
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # whole string: fullmatch, as `$` lets a "\n" through
 DEFAULT_NETWORK = "main"
@@ -230,12 +231,7 @@ class Graph:
         base = re.sub(r"\W", "_", base.lower(), flags=re.ASCII)[:56] or "node"
         if not valid_id(base):
             base = "n_" + base
-        if base not in self.nodes:
-            return base
-        i = 1
-        while f"{base}_{i}" in self.nodes:
-            i += 1
-        return f"{base}_{i}"
+        return unique_id(base, self.nodes)
 
     def reaches(self, start: str, target: str) -> bool:
         """Is there a path start → … → target?"""
