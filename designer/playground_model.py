@@ -38,6 +38,7 @@ from designer.grid_arithmetic import (
     format_factor,
     format_number,
 )
+from designer.observers import Observers
 
 CUSTOM_KERNEL = "custom"
 MAX_IMAGE_SIDE = 64
@@ -180,7 +181,7 @@ class Playground:
         self.message = ""  # what is wrong, or ""
         self.playing = False
         self.speed = DEFAULT_SPEED
-        self._listeners: list[Callable[[Change], None]] = []
+        self._listeners: Observers[Change] = Observers()
         if example is not None:
             self.load_example(example)
 
@@ -188,12 +189,10 @@ class Playground:
 
     def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
         """Call `callback(change)` after every change; returns the function that stops it."""
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return self._listeners.subscribe(callback)
 
     def _emit(self, change: Change) -> None:
-        for callback in list(self._listeners):
-            callback(change)
+        self._listeners.emit(change)
 
     # ---- what a person does ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from designer.graph.composite import port_names
 from designer.graph.errors import GraphError
 from designer.graph.events import CompositeChanged, GraphEvent, NodeChanged, NodeRemoved
 from designer.graph.model import Graph, Op
+from designer.observers import Observers
 
 from .events import (AnalysisChanged, AnalysisStale, DocumentEvent, FocusRequested, GraphReplaced, HistoryChanged,
                      InnerSelectionChanged, ModifiedChanged, PathChanged, ScopeChanged, SelectionChanged,
@@ -33,7 +34,7 @@ from .scope import Scope, composite_inside
 
 class Document:
     def __init__(self, graph: Graph | None = None, weights: dict | None = None, path=None):
-        self._observers: list[Callable[[DocumentEvent], None]] = []
+        self._observers: Observers[DocumentEvent] = Observers()
         self.history = History(self._history_changed)
         self._was_clean = True
         self.graph = Graph()
@@ -49,12 +50,10 @@ class Document:
 
     # ---- observers ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[DocumentEvent], None]) -> Callable[[], None]:
-        self._observers.append(callback)
-        return lambda: self._observers.remove(callback) if callback in self._observers else None
+        return self._observers.subscribe(callback)
 
     def _emit(self, event: DocumentEvent) -> None:
-        for callback in list(self._observers):
-            callback(event)
+        self._observers.emit(event)
 
     # ---- the graph, its weights and its file ------------------------------------------------------
     def replace(self, graph: Graph, path=None, weights: dict | None = None) -> None:

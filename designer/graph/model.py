@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from designer.observers import Observers
 from .block import BlockSpec, get_block
 from .errors import (CycleError, DuplicateInputError, GraphError, NetworkMismatchError,
                      ParamError, PortError, UnknownBlockError)
@@ -162,7 +163,7 @@ class Graph:
         self.composites: dict[str, CompositeDef] = {}
         self.meta: dict[str, Any] = {}
         self.structure_revision = 0
-        self._observers: list[Callable[[GraphEvent], None]] = []
+        self._observers: Observers[GraphEvent] = Observers()
         self._analyzer = None
         # edges by node, kept beside the list so that connecting stays cheap on big documents
         self._index_key = None
@@ -175,12 +176,10 @@ class Graph:
     def subscribe(self, callback: Callable[[GraphEvent], None]) -> Callable[[], None]:
         """callback(event) with one of the dataclasses of `designer.graph.events`, once per
         real change. Returns an unsubscribe function."""
-        self._observers.append(callback)
-        return lambda: self._observers.remove(callback) if callback in self._observers else None
+        return self._observers.subscribe(callback)
 
     def _emit(self, event: GraphEvent):
-        for cb in list(self._observers):
-            cb(event)
+        self._observers.emit(event)
 
     # ---- the edge index ---------------------------------------------------------------------
     def _current_key(self):

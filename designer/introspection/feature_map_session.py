@@ -27,6 +27,8 @@ from typing import Callable
 
 import numpy as np
 
+from designer.observers import Observers
+
 from .feature_map_runs import Job, Outcome
 
 DATASET, FILE, DRAWING = "dataset", "file", "drawing"
@@ -207,16 +209,14 @@ class FeatureMapSession:
         # while hidden, what changed is only noted
         self._stale_document = True
         self._stale_run = False
-        self._listeners: list[Callable[[SessionEvent], None]] = []
+        self._listeners: Observers[SessionEvent] = Observers()
 
     # ---- observing ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return self._listeners.subscribe(callback)
 
     def _emit(self, event) -> None:
-        for callback in list(self._listeners):
-            callback(event)
+        self._listeners.emit(event)
 
     # ---- the document -----------------------------------------------------------------------------
     @property
