@@ -80,7 +80,7 @@ def _screenshot(app, MainWindow, document, path: Path) -> int:
         try:
             opened = window.load_source(document)
         except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-            from .main_window import problem_text
+            from .document_files import problem_text
             print(f"netdesigner: cannot open {problem_text(document, exc)}", file=sys.stderr)
             return 2
         window.set_document(opened)

@@ -33,7 +33,7 @@ from .canvas_header import CanvasHeader
 from .contributions import CloseHook, Contributions, arrange_docks, build_menus, dock_toggles, make_action, make_dock
 from .dialogs import HistoryDialog, ShortcutsDialog
 from .document import DocumentController
-from .document_files import problem_text  # noqa: F401 - app.py reports a file it cannot open with it
+from .document_files import problem_text
 from .palette import PaletteWidget
 from .settings import settings
 from .start_screen import StartScreen
