@@ -189,7 +189,7 @@ def test_input_and_output_names_must_be_unique_in_a_network():
 
 
 def test_an_input_shape_given_to_analyze_replaces_the_first_input():
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     a = g.analyze((1, 36, 36))
     assert a.nodes["c1"].output_shape == (6, 32, 32)
     assert a.nodes["f6"].resolved == {"in_features": 480} and a.input_shapes == {"image": (1, 36, 36)}
@@ -316,7 +316,7 @@ def comparable(a):
 
 
 def test_changing_a_mid_graph_conv_recomputes_only_what_it_reaches(infer_calls):
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     g.analyze()
     infer_calls.clear()
     g.analyze()
@@ -345,7 +345,7 @@ def test_the_unused_output_warning_follows_the_wiring():
 
 
 def test_an_incremental_analysis_equals_a_fresh_one_after_rewiring():
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     g.analyze()
     g.remove_nodes(["c3_tanh"])
     a = g.analyze()
@@ -364,7 +364,7 @@ EDITS = st.lists(st.tuples(st.sampled_from(["c1", "c3", "c5", "f6", "s2", "s4"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=EDITS)
 def test_incremental_analysis_always_equals_a_fresh_analysis(edits):
-    g = load_graph("lenet5")
+    g = load_graph("lenet5").graph
     g.analyze()
     for node_id, name, value in edits:
         try:
@@ -378,7 +378,7 @@ def test_incremental_analysis_always_equals_a_fresh_analysis(edits):
 # ---- the lecture's formulas -------------------------------------------------------------------------
 
 def test_lenet5_formulas_read_as_in_the_lecture():
-    a = load_graph("lenet5").analyze()
+    a = load_graph("lenet5").graph.analyze()
     assert a.nodes["c1"].shape_formula == "⌊(32 + 2·0 − 5)/1⌋ + 1 = 28"
     assert a.nodes["c3"].param_formula == "(5×5×6)×16 + 16 = 2,416"
     assert a.nodes["c1"].weight_formula == "(5×5)×6"
@@ -391,7 +391,7 @@ def test_lenet5_formulas_read_as_in_the_lecture():
 
 
 def test_lenet5_multiply_adds_equal_torchs_count():
-    a = load_graph("lenet5").analyze()
+    a = load_graph("lenet5").graph.analyze()
     lenet = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(),
                           nn.AvgPool2d(2), nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(), nn.Linear(120, 84),
                           nn.Tanh(), nn.Linear(84, 10))
