@@ -23,14 +23,17 @@ must stay cheap to import, and its ``topological_sort`` breaks ties by its own r
 raises on a cycle. The standard library's ``graphlib.TopologicalSorter`` imports
 cheaply but has one fixed tie rule, and ``prepare()`` raises ``CycleError`` on a
 cycle, leaving no order for the nodes before it. A dozen lines of Kahn do all three
-rules, in linear time (``"document"``: n log n, through heapq).
+rules, in linear time (``"document"``: n log n, through heapq, imported only then: the
+analysis runs while the window starts, the compiler after torch has loaded).
 """
 from __future__ import annotations
 
-import heapq
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-Ties = Literal["arrival", "document", "depth"]
+if TYPE_CHECKING:
+    from typing import Iterable, Literal, Mapping, Sequence
+
+    Ties = Literal["arrival", "document", "depth"]
 
 
 def topological_order(nodes: Iterable[str], successors: Mapping[str, Sequence[str]],
@@ -51,6 +54,7 @@ def topological_order(nodes: Iterable[str], successors: Mapping[str, Sequence[st
                 if not indeg[m]:
                     order.append(m)
     elif ties == "document":
+        import heapq
         position = {n: k for k, n in enumerate(indeg)}
         ready = [(position[n], n) for n in indeg if not indeg[n]]  # already a heap: positions ascend
         order = []
