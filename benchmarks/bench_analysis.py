@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from designer.graph import Graph  # noqa: E402
 from designer.graph import composite  # noqa: E402
 from designer.graph.fileformat import dumps, loads  # noqa: E402
-from designer.compile import compile_graph
 
 FULL_MS, INCREMENTAL_MS, RATIO = 2.0, 0.5, 50
 
@@ -169,6 +168,8 @@ def bench_torchinfo(runs: int):
     fight the other programs (and each other)."""
     import torch
     from torchinfo import summary
+
+    from designer.compile import compile_graph   # torch: only here, so the analysis runs on a small heap
     torch.set_num_threads(1)
     g, _ = build()
     model = compile_graph(g)

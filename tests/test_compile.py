@@ -11,7 +11,6 @@ from designer import load_graph
 from designer.compile import CompileError, compile_graph
 from designer.graph import GraphError, all_blocks
 from designer.graph.model import Graph, SetField
-from designer.compile import compile_graph
 
 
 # ---- graphs that, together, use every block type -----------------------------------------------
