@@ -17,6 +17,10 @@ class Observers(Generic[E]):
         self._callbacks.append(callback)
         return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
 
+    def __len__(self) -> int:
+        """How many listen (tests check that a closed view let go)."""
+        return len(self._callbacks)
+
     def emit(self, event: E) -> None:
         for callback in list(self._callbacks):
             callback(event)
