@@ -585,6 +585,20 @@ def test_start_screen_opens_a_preset_and_gives_the_panels_back(window):
     assert window.on_start_page()
 
 
+def test_the_feature_map_panel_is_made_when_its_dock_is_first_shown(window, qtbot):
+    from designer.ui.feature_maps import FeatureMapPanel
+    window.open_source("lenet5", ask=False)
+    dock = window.docks["feature_maps"]
+    assert not isinstance(dock.widget(), FeatureMapPanel)     # nothing built while it is closed
+    window.actions["panel_feature_maps"].trigger()               # View ▸ Feature Maps
+    dock.raise_()                                                # its tab, in front of the summary's
+    qtbot.waitUntil(lambda: isinstance(dock.widget(), FeatureMapPanel))
+    panel = dock.widget()
+    dock.hide()
+    dock.show()
+    assert dock.widget() is panel                              # made once
+
+
 def test_export_diagram_png_and_svg(window, tmp_path):
     from designer.ui import diagram
     open_graph(window, small_graph())

@@ -72,7 +72,8 @@ class ActionDecl:
 
 @dataclass(frozen=True)
 class DockDecl:
-    """A dock. `widget` is the panel or a factory making it. `tab_with`: the key of a dock it
+    """A dock. `widget` is the panel or a factory making it (for a `hidden` dock, called only
+    when the dock is first shown, so what the panel imports waits until then). `tab_with`: the key of a dock it
     shares a tab group with (that one stays in front). `hidden`: it starts closed until
     View (or a command) opens it. `toggle_title` / `toggle_places`: the View-menu entry
     that shows and hides it (id "panel_<key>"). `on_front` runs (once the event loop turns)
@@ -263,17 +264,33 @@ def build_menus(bar: QMenuBar, menus: Sequence[MenuDecl], actions: Sequence[Acti
 def make_dock(window: QMainWindow, decl: DockDecl) -> QDockWidget:
     """The dock of a declaration, added to `window` in its area (tabbing and hiding are the
     window's, once every dock exists: see `arrange_docks`)."""
-    widget = decl.widget if isinstance(decl.widget, QWidget) else decl.widget()
     dock = QDockWidget(decl.title, window)
     dock.setObjectName(f"dock_{decl.key}")
-    dock.setWidget(widget)
     dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                      | QDockWidget.DockWidgetFeature.DockWidgetClosable
                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-    if decl.min_width is not None:
-        widget.setMinimumWidth(decl.min_width)
-    if decl.min_height is not None:
-        widget.setMinimumHeight(decl.min_height)
+
+    def put(widget: QWidget) -> None:
+        if decl.min_width is not None:
+            widget.setMinimumWidth(decl.min_width)
+        if decl.min_height is not None:
+            widget.setMinimumHeight(decl.min_height)
+        dock.setWidget(widget)
+
+    if isinstance(decl.widget, QWidget):
+        put(decl.widget)
+    elif decl.hidden:
+        # a panel that starts closed is made (and its modules imported) when first shown
+        dock.setWidget(QWidget())
+        factory = decl.widget
+
+        def build_once(visible: bool) -> None:
+            if visible:
+                dock.visibilityChanged.disconnect(build_once)
+                put(factory())
+        dock.visibilityChanged.connect(build_once)
+    else:
+        put(decl.widget())
     window.addDockWidget(decl.area, dock)
     if decl.size is not None:
         window.resizeDocks([dock], [decl.size], _orientation(decl.area))

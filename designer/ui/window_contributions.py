@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QWidget
 
 from . import model_export
 from .contributions import CANVAS, ActionDecl, CloseHook, Contributions, DockDecl, MenuDecl, Place
-from .feature_maps import FeatureMapPanel
 from .inspector import InspectorPanel
 from .summary_panel import SummaryPanel
 
@@ -126,7 +126,16 @@ def contributions(window) -> Contributions:
     ]
 
     inspector, summary = InspectorPanel(c), SummaryPanel(c)
-    feature_maps = FeatureMapPanel(c)   # idle until shown: no torch import and no thread before it is asked
+    made: dict[str, QWidget] = {}
+
+    def feature_maps() -> QWidget:   # made when first shown: its modules and threads wait until asked for
+        from .feature_maps import FeatureMapPanel
+        made["feature_maps"] = FeatureMapPanel(c)
+        return made["feature_maps"]
+
+    def detach_feature_maps() -> None:
+        if "feature_maps" in made:
+            made["feature_maps"].detach()
     docks = [
         DockDecl("palette", "Blocks", window.palette, LEFT, size=220, min_width=200,
                  toggle_places=(Place("view", "2_panels", 1),)),
@@ -137,7 +146,7 @@ def contributions(window) -> Contributions:
                  toggle_places=(Place("view", "2_panels", 4),)),   # View ▸ Feature Maps opens it
     ]
     # closing, the panels stop observing the document before the controller goes
-    hooks = [CloseHook(closed=panel.detach) for panel in (inspector, summary, feature_maps)]
+    hooks = [CloseHook(closed=panel.detach) for panel in (inspector, summary)] + [CloseHook(closed=detach_feature_maps)]
     return Contributions(menus=[*MENUS, recent], actions=actions, docks=docks, close_hooks=hooks)
 
 
