@@ -22,7 +22,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
                                QToolButton, QVBoxLayout, QWidget)
-from scipy.signal import lfilter
 
 from .. import theme
 from .history import History
@@ -44,6 +43,7 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if weight <= 0 or len(values) == 0:
         return values.copy()
+    from scipy.signal import lfilter   # here, not at start: scipy.signal takes a third of a second to import
     ema = lfilter([1 - weight], [1, -weight], values)
     return ema / (1 - weight ** np.arange(1, len(values) + 1))
 
