@@ -6,16 +6,6 @@ import torch
 from torch import nn
 
 
-class Add(nn.Module):
-    """Sum of its inputs: the skip connection."""
-
-    def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
-
-
 def center_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     top = (x.shape[-2] - h) // 2
     left = (x.shape[-1] - w) // 2

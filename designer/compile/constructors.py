@@ -160,14 +160,12 @@ _WRITERS = {
         Arg("size", m.size, False)] + [Arg(n, v) for n, v, d in (("alpha", m.alpha, 1e-4), ("beta", m.beta, 0.75),
                                                                   ("k", m.k, 1.0)) if v != d]),
     nn.Upsample: _upsample,
-    layers.Add: lambda m: Call("Add"),
     layers.Concat: lambda m: _optional("Concat", [("crop", m.crop, False)]),
     layers.Reparameterize: lambda m: Call("Reparameterize"),
 }
 
 # our own layers are not in torch: the export copies their source into the file
 SUPPORT_SOURCE = {
-    "Add": (layers.Add,),
     "Concat": (layers.center_crop, layers.Concat),
     "Reparameterize": (layers.Reparameterize,),
 }

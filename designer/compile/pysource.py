@@ -449,7 +449,7 @@ def python_source(networks: list[tuple[fx.GraphModule, str]], title: str = "", s
         "Needs only torch. Build it, and load weights saved by the designer's state_dict export:\n\n"
         + usage, "")
     blocks = ["\n".join(header + ["import torch", "from torch import nn"])]
-    for name in ("Add", "Concat", "Reparameterize"):
+    for name in ("Concat", "Reparameterize"):
         if name in writer.support:
             blocks += [inspect.getsource(obj).rstrip() for obj in SUPPORT_SOURCE[name]]
     for t in writer.templates:

@@ -34,15 +34,10 @@ def _add_formulas(shapes) -> tuple[str, str, str]:
     return " + ".join(fmt_shape(s) for s in shapes), "", ""
 
 
-def _add_build(p, ins):
-    from designer.layers import Add
-    return Add()
-
-
 _N = Param("num_inputs", "int", 2, "How many tensors to merge.", min=2, max=16)
 
 register(BlockSpec("Add", "Merge", "Element-wise sum: the skip connection of residual networks.",
-                   (_N,), _add_infer, _add_build, inputs=_numbered_inputs, summary=lambda p: "add",
+                   (_N,), _add_infer, None, inputs=_numbered_inputs, summary=lambda p: "add",
                    functional=True))
 
 
