@@ -1,11 +1,12 @@
 """Graph -> PyTorch: the compiler (torch.fx), exports, safe loading and weight transfer.
 
-    compile_graph(graph, network=None, device=None, input_shape=None)  -> nn.Module
-    load_weights(graph_or_module, path_or_state_dict, strict=False)   -> WeightsReport
+    compile_graph(graph, network=None, device=None, input_shape=None, weights=None)  -> nn.Module
+    load_weights(module, path_or_state_dict, strict=False)   -> WeightsReport
     load_torch_file(path)       every .pt the product reads (weights_only=True)
 
-    designer.compile.export.export(graph, path, format=None, network=None, module=None)
-    designer.compile.checkpoint   weights files: graph + state_dict; weights attached to a Graph
+    designer.compile.export.export(graph, path, format=None, network=None, module=None, weights=None)
+    designer.compile.checkpoint   weights files (graph + state_dict); fit_weights(graph, source)
+                                  gives the entries that fit a drawing (a Document keeps them)
 """
 from .compiler import compile_graph
 from .errors import CompileError, ExportError, UnsafeFileError, WeightsFileError

@@ -7,7 +7,7 @@ arguments.
 
 It is written from the compiled module (built on the meta device, so nothing
 is allocated): attribute names, layer order and constructor arguments are those
-of `graph.compile()`, so the exported class has the same state_dict keys and,
+of `compile_graph(graph)`, so the exported class has the same state_dict keys and,
 given the same weights, computes the same outputs.
 """
 from __future__ import annotations

@@ -55,17 +55,13 @@ def report_text(report) -> str:
     if report.matched:
         lines.append("Matched: " + ", ".join(report.matched))
     if report.mismatched:
-        shapes = [f"{k} ({_shape(a)} in the file, {_shape(b)} here)" for k, a, b in report.mismatched]
+        shapes = [f"{k} ({fmt_shape(a)} in the file, {fmt_shape(b)} here)" for k, a, b in report.mismatched]
         lines.append("Other shape (kept as initialised): " + ", ".join(shapes))
     if report.missing:
         lines.append("Not in the file (kept as initialised): " + ", ".join(report.missing))
     if report.unexpected:
         lines.append("In the file but not in the drawing (ignored): " + ", ".join(report.unexpected))
     return "\n".join(lines)
-
-
-def _shape(shape) -> str:
-    return fmt_shape(shape)
 
 
 # ---- which blocks --------------------------------------------------------------------------------
