@@ -16,3 +16,21 @@ def tiny_gan(frozen_discriminator_head: bool = True) -> Graph:
                trainable=not frozen_discriminator_head)
     g.chain("img", "d_flat", "d_fc")
     return g
+
+
+def module_outputs(graph, x, seed: int = 0, state=None) -> dict:
+    """Every top-level module's output (and "__result__") for one sample `x`, by forward hooks
+    on a plainly compiled copy seeded with `seed` (then given `state`, if any): the reference
+    the feature maps are held to."""
+    import torch
+    from designer.compile import compile_graph
+    torch.manual_seed(seed)
+    model = compile_graph(graph).eval()
+    if state is not None:
+        model.load_state_dict(state)
+    seen = {}
+    for name, module in model.named_children():
+        module.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, out[0]))
+    with torch.no_grad():
+        seen["__result__"] = model(x[None])[0]
+    return seen

@@ -28,7 +28,7 @@ from designer.introspection.feature_map_session import (DATASET, DOCUMENT, DRAWI
                                                         PredictionsChanged, RunRequested, RunScheduled,
                                                         WeightChoiceChanged, map_pictures, vector_picture)
 from designer.introspection.weights import Checkpoint
-from graphs import tiny_gan
+from graphs import module_outputs, tiny_gan
 
 
 class Driver:
@@ -52,20 +52,6 @@ class Driver:
         assert not outcome.error, outcome.error
         assert self.session.finished(outcome)
         return outcome
-
-
-def reference(graph, x, seed=0, state=None) -> dict:
-    """Every top-level module's output of a plainly compiled copy."""
-    torch.manual_seed(seed)
-    model = compile_graph(graph).eval()
-    if state is not None:
-        model.load_state_dict(state)
-    seen = {}
-    for name, module in model.named_children():
-        module.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, out[0]))
-    with torch.no_grad():
-        seen["__result__"] = model(x[None])[0]
-    return seen
 
 
 @pytest.fixture
@@ -99,7 +85,7 @@ def test_a_hidden_session_waits_then_catches_up():
 def test_the_first_convolution_is_shown_until_a_block_is_selected(lenet):
     session, x = lenet.session, lenet.session.example.tensor
     maps = lenet.of(MapsChanged)[-1].maps
-    expected = reference(session.graph, x)["c1"]
+    expected = module_outputs(session.graph, x)["c1"]
     assert maps.node_id == "c1" and maps.title == "C1: 6 maps of 28×28, strongest first"
     assert maps.status.startswith("Showing the first convolution")
     strengths = expected.abs().mean(dim=(1, 2))
@@ -111,12 +97,12 @@ def test_the_first_convolution_is_shown_until_a_block_is_selected(lenet):
     session.select(["c3"])
     maps = lenet.of(MapsChanged)[-1].maps
     assert maps.node_id == "c3" and len(maps.pictures) == 16 and not maps.status.startswith("Showing")
-    torch.testing.assert_close(session.outcome.activations.of("c3"), reference(session.graph, x)["c3"])
+    torch.testing.assert_close(session.outcome.activations.of("c3"), module_outputs(session.graph, x)["c3"])
 
 
 def test_top5_equals_torch(lenet):
     session = lenet.session
-    scores = reference(session.graph, session.example.tensor)["__result__"]
+    scores = module_outputs(session.graph, session.example.tensor)["__result__"]
     values, indices = torch.topk(torch.softmax(scores, 0), 5)
     predictions = lenet.of(PredictionsChanged)[-1].predictions
     assert [p.name for p in predictions] == [str(i) for i in indices.tolist()]
@@ -237,10 +223,10 @@ def test_a_checkpoint_is_loaded_on_top_and_its_normalisation_used(lenet, tmp_pat
     assert choice.current == "file:x" and choice.choices[-1] == ("file:x", "Checkpoint run/best.pt")
     lenet.run()
     x = session.example.tensor
-    torch.testing.assert_close(session.outcome.activations.of("c1"), reference(session.graph, x, state=trained)["c1"])
+    torch.testing.assert_close(session.outcome.activations.of("c1"), module_outputs(session.graph, x, state=trained)["c1"])
     session.choose_weights(INITIAL)
     lenet.run()
-    torch.testing.assert_close(session.outcome.activations.of("c1"), reference(session.graph, x)["c1"])
+    torch.testing.assert_close(session.outcome.activations.of("c1"), module_outputs(session.graph, x)["c1"])
     with pytest.raises(ValueError):
         session.choose_weights("file:nothing")
 

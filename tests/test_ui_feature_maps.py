@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QGraphicsView
 
+from tests.graphs import module_outputs
 from designer import load_graph
 from designer.bundled import samples_dir
 from designer.compile import compile_graph
@@ -29,19 +30,6 @@ def save_screenshot(widget, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         widget.grab().save(str(Path(folder) / name))
-
-
-def torch_outputs(graph, x, seed: int = 0) -> dict:
-    """Every top-level module's output, by forward hooks on a plainly compiled copy:
-    the reference the panel is held to."""
-    torch.manual_seed(seed)
-    model = compile_graph(graph).eval()
-    seen = {}
-    for name, module in model.named_children():
-        module.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, out[0]))
-    with torch.no_grad():
-        seen["__result__"] = model(x[None])[0]
-    return seen
 
 
 @pytest.fixture
@@ -66,7 +54,7 @@ def test_clicking_a_block_on_the_canvas_shows_one_map_per_channel(qtbot, lenet_p
     qtbot.addWidget(view)
     view.resize(900, 300)
     view.show()
-    reference = torch_outputs(controller.graph, panel.example.tensor)
+    reference = module_outputs(controller.graph, panel.example.tensor)
     for node_id in ["c1", "s2", "c3_tanh", "s4", "c5"]:
         item = scene.nodes[node_id]
         view.centerOn(item)
@@ -82,7 +70,7 @@ def test_clicking_a_block_on_the_canvas_shows_one_map_per_channel(qtbot, lenet_p
 def test_maps_are_the_strongest_first_and_equal_torch(lenet_panel):
     controller, panel = lenet_panel
     controller.select(["c3"])
-    reference = torch_outputs(controller.graph, panel.example.tensor)["c3"]
+    reference = module_outputs(controller.graph, panel.example.tensor)["c3"]
     strengths = reference.abs().mean(dim=(1, 2))
     assert panel.channel_order() == torch.argsort(strengths, descending=True, stable=True).tolist()
     first = panel.channel_order()[0]
@@ -108,7 +96,7 @@ def test_clicking_a_map_enlarges_it(qtbot, lenet_panel):
 
 def test_top5_beside_the_input_equals_torch(lenet_panel):
     controller, panel = lenet_panel
-    scores = torch_outputs(controller.graph, panel.example.tensor)["__result__"]
+    scores = module_outputs(controller.graph, panel.example.tensor)["__result__"]
     values, indices = torch.topk(torch.softmax(scores, 0), 5)
     assert [p.name for p in panel.predictions] == [str(i) for i in indices.tolist()]
     assert [p.probability for p in panel.predictions] == pytest.approx(values.tolist(), abs=1e-6)
@@ -303,7 +291,7 @@ def test_weights_loaded_into_the_drawing_are_offered_and_used(qtbot, lenet_panel
         controller.document.set_weights(None)
     assert panel.weights_box.findData("document") < 0
     assert panel.weights_box.currentText() == "Initial weights (seed 0)"
-    torch.testing.assert_close(panel.outcome.activations.of("c1"), torch_outputs(controller.graph, x[0])["c1"])
+    torch.testing.assert_close(panel.outcome.activations.of("c1"), module_outputs(controller.graph, x[0])["c1"])
 
 
 def test_a_document_opened_with_weights_runs_with_them(qtbot):
