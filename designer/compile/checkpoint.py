@@ -28,23 +28,26 @@ from .transfer import WeightsReport, fitting_entries, read_state, state_dict_of
 FORMAT = "network-designer-weights"
 VERSION = 1
 
-def cpu_copy(state_dict) -> dict:
-    """Detached CPU copies of a state dict's tensors (what a document keeps)."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}
+
+def on_cpu(state_dict, copy: bool = False) -> dict:
+    """A state dict's tensors detached and on the CPU; those already there are copied only
+    when `copy` (a document treats its tensors as values and never changes them in place)."""
+    return {k: v.detach().to("cpu", copy=copy) for k, v in state_dict.items()}
 
 
 def fit_weights(graph, source, strict: bool = False) -> tuple[dict, WeightsReport]:
     """The entries of `source` (a .pt path or a state dict) that fit the drawing by name and
-    shape, as CPU copies, and the report. Nothing is allocated for the network itself."""
+    shape, on the CPU, and the report. Nothing is allocated for the network itself."""
     skeleton = compile_graph(graph, device="meta")   # names and shapes only
     fitting, report = fitting_entries(skeleton, read_state(source), strict)
-    return cpu_copy(fitting), report
+    # tensors just read from a file belong to nobody else; a live module's may change under us
+    return on_cpu(fitting, copy=not isinstance(source, (str, Path))), report
 
 
 def weights_payload(graph, module) -> dict:
     from designer.graph.fileformat import dumps
     return {"format": FORMAT, "version": VERSION, "graph": dumps(graph),
-            "state_dict": cpu_copy(module.state_dict()),
+            "state_dict": on_cpu(module.state_dict()),
             "torch_version": torch.__version__.split("+")[0]}
 
 

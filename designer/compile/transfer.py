@@ -115,13 +115,16 @@ def match(module: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[dict, W
 def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = False) -> WeightsReport:
     """Copy the fitting entries into `module` in place (devices and dtypes converted).
     strict: refuse, loading nothing, unless every key matches in name and shape."""
-    fitting, report = _fitting(module, state, strict)
+    fitting, report = fitting_entries(module, state, strict)
     if fitting:
         module.load_state_dict(fitting, strict=False)
     return report
 
 
-def _fitting(module: nn.Module, state, strict: bool) -> tuple[dict, WeightsReport]:
+def fitting_entries(module: nn.Module, state: Mapping[str, torch.Tensor],
+                    strict: bool = False) -> tuple[dict, WeightsReport]:
+    """The entries of `state` that fit `module` (built on any device, meta included), and the report.
+    strict: refuse unless every key matches in name and shape."""
     fitting, report = match(module, state)
     if strict and not report.ok:
         raise WeightsFileError(f"weights do not fit: {report}")
@@ -144,9 +147,3 @@ def load_weights(module: nn.Module, source, strict: bool = False) -> WeightsRepo
         raise TypeError("load_weights puts weights into a compiled network; for a document use "
                         "document.load_weights(source)")
     return load_matching(module, read_state(source), strict)
-
-
-def fitting_entries(module: nn.Module, state: Mapping[str, torch.Tensor],
-                    strict: bool = False) -> tuple[dict, WeightsReport]:
-    """The entries of `state` that fit `module` (built on any device, meta included), and the report."""
-    return _fitting(module, state, strict)
