@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from designer.document import is_weights_file
 from designer.graph.errors import GraphError
 from designer.ui.contributions import (MENU_BAR, SEPARATOR, ActionDecl, DeclarationError, DockDecl, Entry, MenuDecl,
                                        Place, arrange, dock_toggles)
@@ -128,7 +129,7 @@ def test_save_and_export_targets():
     assert files.export_target("/d/a.v2", ".onnx") == Path("/d/a.v2.onnx")
     assert files.export_target("/d/a.onnx", ".onnx") == Path("/d/a.onnx")
     assert files.is_openable("/d/W.PTH") and files.is_openable("a.json") and not files.is_openable("a.png")
-    assert files.is_weights_file("x.pt") and not files.is_weights_file("lenet5")
+    assert is_weights_file("x.pt") and is_weights_file("X.PTH") and not is_weights_file("lenet5")
 
 
 def test_recent_files_newest_first_once_and_at_most_ten(tmp_path):

@@ -32,6 +32,13 @@ from .history import NO_MERGE, History, Step
 from .scope import Scope, composite_inside
 
 
+WEIGHTS_SUFFIXES = (".pt", ".pth")   # a file of these holds the drawing and its weights
+
+
+def is_weights_file(path) -> bool:
+    return Path(str(path)).suffix.lower() in WEIGHTS_SUFFIXES
+
+
 class Document:
     def __init__(self, graph: Graph | None = None, weights: dict | None = None, path=None):
         self._observers: Observers[DocumentEvent] = Observers()
@@ -112,7 +119,7 @@ class Document:
         """`.json`: the drawing; `.pth`/`.pt`: the drawing and its weights (compiled afresh
         with the document's weights, so layers without any are saved as initialised)."""
         path = Path(path)
-        if path.suffix.lower() in (".pt", ".pth"):
+        if is_weights_file(path):
             from designer.compile.checkpoint import save_weights_file
             save_weights_file(self.graph, path, weights=self.weights)
         else:

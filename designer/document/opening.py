@@ -7,14 +7,14 @@ from pathlib import Path
 
 from designer.graph.presets import is_preset_path, resolve
 
-from .document import Document
+from .document import Document, is_weights_file
 
 
 def open_document(source) -> Document:
     """The Document of `source`; a preset or a weights file opens as a template
     (no path: saving asks where), a `.json` file as itself."""
     path = resolve(source)
-    if path.suffix.lower() in (".pt", ".pth"):
+    if is_weights_file(path):
         from designer.compile.checkpoint import read_weights_file
         graph, weights = read_weights_file(path)
         return Document(graph, weights)

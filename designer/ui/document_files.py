@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from designer.document import Document, open_document
+from designer.document import WEIGHTS_SUFFIXES, Document, open_document
 from designer.graph.errors import GraphError
 from designer.graph.layout import layout_ops, needs_layout
 from designer.graph.model import Graph
@@ -20,15 +20,7 @@ MAX_RECENT = 10
 TEMPLATE_ASPECT = 1.5   # the canvas of the default window, width / height
 DOCUMENT_FILTER = "Network documents (*.json);;Weights with their drawing (*.pth *.pt);;All files (*)"
 SAVE_FILTER = "Network documents (*.json)"
-OPENABLE_SUFFIXES = (".json", ".pt", ".pth")
-WEIGHTS_SUFFIXES = (".pt", ".pth")
-
-
-def is_weights_file(source) -> bool:
-    """Whether `source` names a weights file (reading one takes a moment)."""
-    return Path(str(source)).suffix.lower() in WEIGHTS_SUFFIXES
-
-
+OPENABLE_SUFFIXES = (".json", *WEIGHTS_SUFFIXES)
 def is_openable(file_name: str) -> bool:
     """Whether a dropped file is one the window opens."""
     return file_name.lower().endswith(OPENABLE_SUFFIXES)

@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMenu,
                                QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
 
-from designer.document import Document
+from designer.document import Document, is_weights_file
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import save
 from designer.graph.model import CompositeDef
@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
     def load_source(self, source) -> Document:
         """The document of a file or preset; its path is None for templates (presets and
         weights files), which are laid out afresh for this canvas (document_files)."""
-        weights_file = document_files.is_weights_file(source)
+        weights_file = is_weights_file(source)
         if weights_file:   # reading tensors takes a moment
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
