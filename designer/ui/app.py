@@ -49,6 +49,12 @@ def save_window_picture(window, path) -> None:
 
 
 def run_app(document=None, screenshot=None) -> int:
+    if QApplication.instance() is None:
+        from .platform_check import problem
+        reason = problem()             # Qt would abort with a core dump instead
+        if reason is not None:
+            print(reason, file=sys.stderr)
+            return 1
     app = application()
     theme.apply(app)
     from .main_window import MainWindow   # after the QApplication: widgets need it
