@@ -43,8 +43,22 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if weight <= 0 or len(values) == 0:
         return values.copy()
-    from scipy.signal import lfilter   # here, not at start: scipy.signal takes a third of a second to import
-    ema = lfilter([1 - weight], [1, -weight], values)
+    # ema[k] = w·ema[k-1] + (1-w)·x[k], with numpy alone (scipy takes a third of a second to import).
+    memory = int(np.ceil(np.log(1e-17) / np.log(weight))) if weight < 1 else 1 << 30
+    if memory <= 64:   # light smoothing: older terms vanish below double precision, so a short kernel is exact
+        return ((1 - weight) * np.convolve(values, weight ** np.arange(memory))[:len(values)]
+                / (1 - weight ** np.arange(1, len(values) + 1)))
+    # heavy smoothing: blocks short enough that w**-block stays small; within one,
+    # ema[k] = w**(k+1)·state + (1-w)·w**k·cumsum(x[j]·w**-j)
+    block = int(min(256, np.log(1e-6) / np.log(weight)))
+    powers = weight ** np.arange(block + 1)
+    ema = np.empty_like(values)
+    state = 0.0
+    for start in range(0, len(values), block):
+        x = values[start:start + block]
+        n = len(x)
+        ema[start:start + n] = powers[1:n + 1] * state + (1 - weight) * powers[:n] * np.cumsum(x / powers[:n])
+        state = ema[start + n - 1]
     return ema / (1 - weight ** np.arange(1, len(values) + 1))
 
 
