@@ -152,12 +152,13 @@ def bench_big(app, w) -> dict[str, float]:
     """Open a 500-block document; then a zoom step, a pan step and a card drag, each with
     its repaint."""
     from PySide6.QtCore import QPointF
+    from designer.document import Document
     from designer.graph.layout import layout_ops
     g = big_graph()
     for op in layout_ops(g, aspect=1.5):
         g.apply(op)
     with Timer() as t:
-        w.set_document(g, None)
+        w.set_document(Document(g))
         app.processEvents()
         w.view.fit()
         w.view.viewport().repaint()
