@@ -302,7 +302,8 @@ def test_state_dict_keys_are_node_names():
     keys = list(gm.state_dict())
     assert keys[:2] == ["conv1.weight", "conv1.bias"]
     assert "inception_3a.branch2.weight" in keys
-    assert "layer2.downsample.weight" in keys and "layer2.downsample_bn.running_mean" in keys
+    # the projection shortcut numbered as torchvision's nn.Sequential: downsample.0, downsample.1
+    assert "layer2.downsample.0.weight" in keys and "layer2.downsample.1.running_mean" in keys
     assert "layer3.0.conv1.weight" in keys and "layer3.1.conv3.weight" in keys  # repeat: numbered copies
     assert not any(k.startswith("layer3.2.") for k in keys)
 
@@ -311,7 +312,7 @@ def test_registration_follows_document_order_not_execution_order():
     gm = compile_graph(vision_graph())
     residual = gm.layer2
     assert [name for name, _ in residual.named_children()] == \
-        ["conv1", "bn1", "relu1", "conv2", "bn2", "downsample", "downsample_bn", "relu"]
+        ["conv1", "bn1", "relu1", "conv2", "bn2", "downsample", "relu"]
     g = Graph()
     g.add_node("Linear", {"out_features": 3}, id="late")  # drawn first, runs last
     g.add_node("Input", {"shape": [4], "name": "x"}, id="x")
@@ -382,7 +383,7 @@ def test_code_reads_like_pytorch():
     assert "c1 = self.c1(image)" in code and "return output" in code
     vision = compile_graph(vision_graph())
     assert "torch.cat" in vision.inception_3a.code
-    assert "+" in vision.layer2.code and "add = bn2 + downsample_bn" in vision.layer2.code
+    assert "+" in vision.layer2.code and "add = bn2 + downsample" in vision.layer2.code
     assert "add3 = add3_sum1 + side_b" in vision.code
     assert type(vision).__name__ == "EveryVisionBlock"
 

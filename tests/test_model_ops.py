@@ -494,6 +494,8 @@ def test_generated_insides_pass_the_documents_own_checks(block, params):
     spec = g.spec(g.add_node(block, params, id="b"))
     inside = spec.expand(g.nodes["b"].params, {"in": (32, 14, 14)})
     checked = Graph()
+    for name, definition in inside.composites.items():  # a Residual's projection (downsample.0, .1)
+        checked.apply(SetComposite(name, definition))
     for node in inside.nodes.values():
         checked.add_node(node.type, node.params, id=node.id, pos=node.pos)
     for e in inside.edges:

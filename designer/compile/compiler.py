@@ -5,7 +5,8 @@ placeholder per Input block, one `call_module` per block that owns a module,
 `a + b` for Add and `torch.cat` for Concat, and the Output blocks (or the
 sinks) returned. Submodules and fx values are named after the node ids, so
 `print(model.code)` reads like hand-written PyTorch and `state_dict` keys are
-the names on the canvas. Composite blocks become nested GraphModules (a
+the names on the canvas (numbered ids, as an nn.Sequential's children, give
+torchvision's `features.0.weight`). Composite blocks become nested GraphModules (a
 `repeat` becomes an nn.Sequential of numbered copies).
 
 Every fx node carries `meta` for the code export: node_id, type, label and
@@ -131,7 +132,7 @@ def _arg_name(name: str, node_id: str) -> str:
     cleaned = re.sub(r"\W", "_", name or "")
     if cleaned.isidentifier() and not keyword.iskeyword(cleaned) and cleaned != "self":
         return cleaned
-    return node_id
+    return node_id if node_id.isidentifier() else f"input_{node_id}"  # a numbered Input: input_0
 
 
 def build_network(graph, analysis, network: str | None, class_name: str) -> fx.GraphModule:

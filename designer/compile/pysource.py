@@ -46,6 +46,8 @@ def _is_add(n: fx.Node) -> bool:
 
 def _safe(name: str) -> str:
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    if name[:1].isdigit():  # a numbered child (features.0): _0, as torch.fx names it
+        name = "_" + name
     if not name.isidentifier() or keyword.iskeyword(name) or name in ("self", "torch", "nn"):
         name = name + "_"
     return name
@@ -105,7 +107,7 @@ def forward_source(gm: fx.GraphModule) -> tuple[list[str], list[Statement], int]
         shape = n.meta.get("shape")
         if n.op == "call_module":
             call_args = ", ".join(_arg_expr(a, expr) for a in n.args)
-            call = f"self.{n.target}({call_args})"
+            call = f"{_attribute(n.target)}({call_args})"
             items = sorted((u for u in n.users if u.op == "call_function" and u.target is operator.getitem),
                            key=lambda u: u.args[1])
             if "shapes" in n.meta:  # several outputs: unpack them
@@ -127,6 +129,27 @@ def forward_source(gm: fx.GraphModule) -> tuple[list[str], list[Statement], int]
         else:
             raise ExportError(f"the Python export cannot write the operation {n.op} {n.target}")
     return args, body, results
+
+
+def _attribute(name: str) -> str:
+    """self.conv1, or getattr(self, "0") for a numbered child outside an nn.Sequential."""
+    return f"self.{name}" if name.isidentifier() else f'getattr(self, "{name}")'
+
+
+def _sequential_chain(gm: fx.GraphModule) -> bool:
+    """Children named 0, 1, 2… called one after the other on the one input: an nn.Sequential,
+    written as torchvision writes features and layer1."""
+    nodes = [n for n in gm.graph.nodes]
+    names = [name for name, _ in gm.named_children()]
+    if not names or names != [str(i) for i in range(len(names))] or len(nodes) != len(names) + 2:
+        return False
+    placeholder, calls, output = nodes[0], nodes[1:-1], nodes[-1]
+    previous = placeholder
+    for k, n in enumerate(calls):
+        if n.op != "call_module" or n.target != str(k) or n.args != (previous,) or n.kwargs:
+            return False
+        previous = n
+    return placeholder.op == "placeholder" and output.args == (previous,)
 
 
 def _arg_expr(a, expr) -> str:
@@ -198,6 +221,10 @@ class SourceWriter:
 
     # phase 1: walk the module tree, inner blocks first
     def child_value(self, module: nn.Module, node: fx.Node | None):
+        if isinstance(module, fx.GraphModule) and _sequential_chain(module):
+            calls = {n.target: n for n in module.graph.nodes if n.op == "call_module"}
+            return Call("nn.Sequential", [Arg(name, self.child_value(c, calls[name]), False)
+                                          for name, c in module.named_children()])
         if isinstance(module, fx.GraphModule):
             meta = node.meta if node is not None else {}
             return self.instance(module, meta.get("doc", ""), meta.get("params", {}))
@@ -344,14 +371,17 @@ class SourceWriter:
         for attr, v, label in children:
             text = self.render_child(v, (attr,), substitute)
             comment = f"  # {label}" if label and label != attr else ""
-            lines += _wrap_assignment(f"self.{attr} = ", text, comment)
+            if attr.isidentifier():
+                lines += _wrap_assignment(f"self.{attr} = ", text, comment)
+            else:  # a numbered child outside an nn.Sequential
+                lines += _wrap_assignment(f'self.add_module("{attr}", ', text, comment, close=")")
         return lines
 
 
-def _wrap_assignment(target: str, call: str, comment: str) -> list[str]:
+def _wrap_assignment(target: str, call: str, comment: str, close: str = "") -> list[str]:
     """One line when it fits, else one argument per line."""
     indent = " " * 8
-    line = indent + target + call + comment
+    line = indent + target + call + close + comment
     if len(line) <= LINE:
         return [line]
     head, _, rest = call.partition("(")
@@ -369,7 +399,7 @@ def _wrap_assignment(target: str, call: str, comment: str) -> list[str]:
         parts.append(current.strip())
     return ([indent + target + head + "(" + comment]
             + [indent + "    " + p + "," for p in parts]
-            + [indent + ")"])
+            + [indent + ")" + close])
 
 
 def _docstring(text: str, indent: str) -> list[str]:

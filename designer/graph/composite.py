@@ -13,7 +13,7 @@ from .analysis import Analyzer, Structure, analyze_inner, structure_of
 from .block import BlockSpec, Inference, get_block, register
 from .errors import GraphError, ShapeError
 from .format import count, shape as fmt_shape
-from .model import (AddNode, CompositeDef, Connect, Edge, Graph, Node, Op, SetComposite, valid_id)
+from .model import (AddNode, CompositeDef, Connect, Edge, Graph, Node, Op, SetComposite, valid_name)
 from .params import Param
 
 REPEAT = Param("repeat", "int", 1, "Chain this block N times (each copy has its own weights).", min=1, max=64)
@@ -120,6 +120,12 @@ class _Sketch:
         self.graph.nodes[id] = Node(id, type_name, {**_defaults(type_name), **params} if params else
                                     dict(_defaults(type_name)), "", (float(pos[0]), float(pos[1])))
         self._wiring.append((id, type_name))
+
+    def add_composite(self, definition: CompositeDef, id: str, pos=(0.0, 0.0)):
+        """A node standing for a composite defined inside this generated graph."""
+        self.graph.composites[definition.name] = definition
+        self.graph.nodes[id] = Node(id, definition.name, {"repeat": 1}, "", (float(pos[0]), float(pos[1])))
+        self._wiring.append((id, definition.name))
 
     def connect(self, src: str, dst: str):
         """To the next free input of dst, in port order (in1, in2, … for Add and Concat)."""
@@ -255,20 +261,37 @@ def _residual_graph(frozen: tuple, in_shape: tuple) -> Graph:
     if p["shortcut"]:
         skip = "x"
         if stride != 1 or cin != out_c:  # the shapes change: a 1×1 projection (He et al., option B)
-            g.add_node("Conv2d", {"out_channels": out_c, "kernel_size": 1, "stride": stride, "bias": not bn},
-                       id="downsample", pos=(220, 160))
+            g.add_composite(_projection(in_shape, out_c, stride, bn), id="downsample", pos=(220, 160))
             g.connect("x", "downsample")
             skip = "downsample"
-            if bn:
-                g.add_node("BatchNorm", {}, id="downsample_bn", pos=(220, 240))
-                g.connect("downsample", "downsample_bn")
-                skip = "downsample_bn"
         last = layer("add", "Add", {}, last)
         g.connect(skip, "add")
         last = layer("relu", "ReLU", {}, last)
     g.add_node("Output", {"name": "out"}, id="y", pos=(0, y))
     g.connect(last, "y")
     return g.done()
+
+
+def _projection(in_shape: tuple, out_c: int, stride: int, bn: bool) -> CompositeDef:
+    """The shortcut's 1×1 convolution and its batch norm, numbered inside `downsample` as
+    torchvision's nn.Sequential numbers them (layer2.0.downsample.0.weight, …downsample.1.running_var)."""
+    g = _Sketch()
+    g.add_node("Input", {"shape": in_shape, "name": "in"}, id="x", pos=(0, 0))
+    g.add_node("Conv2d", {"out_channels": out_c, "kernel_size": 1, "stride": stride, "bias": not bn},
+               id="0", pos=(0, 80))
+    g.connect("x", "0")
+    last = "0"
+    if bn:
+        g.add_node("BatchNorm", {}, id="1", pos=(0, 160))
+        g.connect("0", "1")
+        last = "1"
+    g.add_node("Output", {"name": "out"}, id="y", pos=(0, 240))
+    g.connect(last, "y")
+    return CompositeDef(PROJECTION, g.done(), "The shortcut's 1×1 projection (He et al., option B): a "
+                        "convolution with the block's stride" + (", then batch normalisation." if bn else "."))
+
+
+PROJECTION = "Projection"
 
 
 def _residual_expand(p, ins):
@@ -334,7 +357,7 @@ def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = Non
     chosen = [i for i in graph.nodes if i in set(ids)]
     if not chosen:
         raise GraphError("select the blocks to group first")
-    if not valid_id(name) or name in graph.composites:
+    if not valid_name(name) or name in graph.composites:
         raise GraphError(f"{name!r} cannot name a new block (letters, digits and _; not taken)")
     networks = {graph.nodes[i].network for i in chosen}
     if len(networks) > 1:
@@ -396,6 +419,19 @@ def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = Non
     return ops
 
 
+def _inlined(inside: Graph) -> Graph:
+    """A generated inside with the composites it defines for itself (a Residual's projection)
+    replaced by their insides, so that ungrouping leaves only blocks the document knows."""
+    nested = [i for i, n in inside.nodes.items() if n.type in inside.composites]
+    if not nested:
+        return inside
+    flat = inside.copy()
+    for i in nested:
+        for op in ungroup_ops(flat, i):
+            flat.apply(op)
+    return flat
+
+
 def ungroup_ops(graph: Graph, node_id: str) -> list[Op]:
     """The ops that replace a composite node by its inside (built-in ones too)."""
     node = graph.nodes[node_id]
@@ -409,13 +445,14 @@ def ungroup_ops(graph: Graph, node_id: str) -> list[Op]:
     ins = info.in_shapes if info and all(info.in_shapes.values()) else None
     if ins is None:
         raise GraphError(f"connect {node.title}'s inputs before ungrouping it")
-    inside = spec.expand(node.params, ins)
+    inside = _inlined(spec.expand(node.params, ins))
     rename: dict[str, str] = {}
     taken = set(graph.nodes) - {node_id}
     for inner_id, inner in inside.nodes.items():
         if inner.type in ("Input", "Output"):
             continue
-        new = inner_id if inner_id not in taken else f"{node_id}_{inner_id}"[:58]
+        # a numbered child (features.0) takes its composite's name: features_0
+        new = inner_id if inner_id not in taken and not inner_id.isdigit() else f"{node_id}_{inner_id}"[:58]
         k = 1
         while new in taken:  # ids stay at most 64 characters
             new = f"{node_id}_{inner_id}"[:58] + f"_{k}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import GraphError, GraphFileError
 from .model import (DEFAULT_NETWORK, AddNode, CompositeDef, Connect, Edge, Graph, Node, SetComposite, SetMeta,
-                    encodable, valid_id)
+                    encodable, valid_id, valid_name)
 from .params import to_json
 
 FORMAT = "network-designer"
@@ -172,7 +172,7 @@ def from_dict(d) -> Graph:
     _expect(isinstance(comps, dict), "composites", "must be an object")
     for name, body in comps.items():
         where = f"composites.{name}"
-        _expect(valid_id(name), where, "a block name is a letter or _, then letters, digits or _")
+        _expect(valid_name(name), where, "a block name is a letter or _, then letters, digits or _")
         _expect(isinstance(body, dict), where, "must be an object")
         doc = body.get("doc", "")
         _expect(isinstance(doc, str) and len(doc) <= 10000 and encodable(doc), where, "'doc' must be text")

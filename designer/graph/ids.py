@@ -12,9 +12,15 @@ from typing import Container
 
 
 def unique_id(base: str, taken: Container[str]) -> str:
-    """`base` if it is not in `taken`, else `base_1`, `base_2`…, the first free one."""
+    """`base` if it is not in `taken`, else `base_1`, `base_2`…, the first free one; a number
+    (a numbered child, as in an nn.Sequential) becomes the next free number instead."""
     if base not in taken:
         return base
+    if base.isdigit():
+        n = int(base) + 1
+        while str(n) in taken:
+            n += 1
+        return str(n)
     i = 1
     while f"{base}_{i}" in taken:
         i += 1

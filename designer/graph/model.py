@@ -23,6 +23,8 @@ from .events import (CompositeChanged, EdgeAdded, EdgeRemoved, GraphEvent, MetaC
 from .ids import unique_id
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # whole string: fullmatch, as `$` lets a "\n" through
+# a number names a numbered child, as an nn.Sequential does (torchvision's features.0, layer2.1)
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")
 DEFAULT_NETWORK = "main"
 
 
@@ -50,10 +52,16 @@ def json_data(value, where: str):
             from None
 
 
-def valid_id(name: str) -> bool:
-    """Node ids become module names in the compiled network, so they must be identifiers."""
+def valid_name(name: str) -> bool:
+    """A block type's name, or a node id that is not a number: an identifier."""
     return isinstance(name, str) and bool(_ID.fullmatch(name)) and not keyword.iskeyword(name) \
         and name not in {"self", "forward", "training", "torch", "nn", "F"}
+
+
+def valid_id(name: str) -> bool:
+    """Node ids become module names in the compiled network: identifiers, or numbers as an
+    nn.Sequential names its children (the presets of torchvision's networks use them)."""
+    return valid_name(name) or (isinstance(name, str) and bool(_NUMBER.fullmatch(name)))
 
 
 @dataclass(slots=True)
@@ -283,7 +291,8 @@ class Graph:
     def _add_node(self, op: AddNode) -> Op:
         node = op.node
         if not valid_id(node.id):
-            raise GraphError(f"{node.id!r} is not a valid node id (a letter or _, then letters, digits, _)")
+            raise GraphError(f"{node.id!r} is not a valid node id (a letter or _, then letters, digits, _; "
+                             "or a number)")
         if node.id in self.nodes:
             raise GraphError(f"a node {node.id!r} exists already")
         spec = self._spec_for_type(node.type)
@@ -395,7 +404,7 @@ class Graph:
         else:
             if not isinstance(op.definition, CompositeDef) or not isinstance(op.definition.graph, Graph):
                 raise GraphError(f"composite {op.name}: not a definition")
-            if not valid_id(op.name):
+            if not valid_name(op.name):
                 raise GraphError(f"{op.name!r} cannot name a block (a letter or _, then letters, digits, _)")
             try:
                 get_block(op.name)
