@@ -5,6 +5,8 @@
     python -m designer presets
     python -m designer export FILE_OR_PRESET -o OUT [--format ...]
     python -m designer train FILE_OR_PRESET --dataset NAME ...
+    python -m designer diff A B [--json]
+    python -m designer runs DIR...
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ SUBCOMMANDS = {
     "presets": "designer.cli.presets",
     "export": "designer.cli.export",
     "train": "designer.cli.train",
+    "diff": "designer.cli.diff",
+    "runs": "designer.cli.runs",
 }
 
 

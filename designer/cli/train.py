@@ -44,6 +44,9 @@ def add_arguments(parser):
     parser.add_argument("--weights", metavar="PT", help="start from these weights where they fit (fine-tuning): "
                                                        "a weights file or another run's best.pt")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    parser.add_argument("--sweep", action="append", metavar="NAME=V1,V2",
+                        help="train once per value (repeat for a grid: --sweep lr=0.001,0.003 --sweep "
+                             "batch_size=32,64) into DIR/<setting>/, then print the runs ranked")
 
 
 def _overrides(args) -> dict:
@@ -170,6 +173,9 @@ def run(args) -> int:
     except (TrainSetupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.sweep:
+        from designer.cli.sweep import run_sweep_command
+        return run_sweep_command(document, config, args)
     from designer.train.engine import Trainer
     progress = Progress()
     trainer = Trainer(document.graph, config, args.out, progress, resume=args.resume, init_weights=args.weights,
