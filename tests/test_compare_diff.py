@@ -8,7 +8,7 @@ import pytest
 from designer import load_graph
 from designer.__main__ import main
 from designer.graph.diff import diff_graphs
-from designer.graph.model import AddNode, Connect, Edge, Graph, Node
+from designer.graph.model import Graph
 
 
 def torch_params(graph) -> int:
@@ -22,53 +22,57 @@ def diff_json(capsys, a, b) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def renumbered(graph: Graph) -> Graph:
-    """The same network with every id replaced by its place in the document (as a renaming
-    to torchvision's `features.N` would move them)."""
-    ids = {old: f"n{k}" for k, old in enumerate(graph.nodes)}
-    out = Graph()
-    for old, n in graph.nodes.items():
-        out.apply(AddNode(Node(ids[old], n.type, dict(n.params), n.label, n.pos, n.network, n.trainable)))
-    for e in graph.edges:
-        out.apply(Connect(Edge(ids[e.src], e.src_port, ids[e.dst], e.dst_port)))
-    return out
+def vgg_like(stages, ids="named") -> Graph:
+    """A small VGG: 3×3 convolutions (each with its ReLU) and max-pools as `stages` says
+    ([[8, 8], [16, 16, 16]]), then a classifier. ids "named": conv2_3, relu2_3, pool2 (as
+    the lecture names VGG's layers); "numbered": 0, 1, 2… in order (as torchvision's
+    `features.N`, which moves every id after an inserted layer)."""
+    g = Graph()
+    g.add_node("Input", {"shape": (3, 32, 32)}, id="input")
+    order = []
+    for s, convs in enumerate(stages, 1):
+        for c, channels in enumerate(convs, 1):
+            order += [(f"conv{s}_{c}", "Conv2d", {"out_channels": channels, "kernel_size": 3, "padding": 1}),
+                      (f"relu{s}_{c}", "ReLU", {})]
+        order.append((f"pool{s}", "MaxPool2d", {"kernel_size": 2, "stride": 2}))
+    order += [("flatten", "Flatten", {}), ("fc", "Linear", {"out_features": 10})]
+    last = "input"
+    for k, (name, type_, params) in enumerate(order):
+        node_id = f"n{k}" if ids == "numbered" else name
+        g.add_node(type_, params, id=node_id)
+        g.connect(last, node_id)
+        last = node_id
+    return g
 
 
-def test_vgg16_to_vgg19_adds_three_convolutions_and_their_relus(capsys):
-    expected = torch_params(load_graph("vgg19").graph) - torch_params(load_graph("vgg16").graph)
-    d = diff_json(capsys, "vgg16", "vgg19")
-    assert d["params_delta"] == expected == 5_309_696
-    leaves = [a for a in d["added"]]
-    assert Counter(a["type"] for a in leaves) == Counter({"Conv2d": 3, "ReLU": 3})
-    assert d["removed"] == []
-    assert all(not c["params"] for c in d["changed"])   # at most a composite holding them changed
-    assert sum(a["params_delta"] for a in d["added"]) == expected
-    assert d["macs_delta"] > 0
+SMALL, DEEPER = [[8, 8], [16, 16], [32, 32]], [[8, 8], [16, 16, 16], [32, 32, 32]]
 
 
-def test_renumbered_ids_still_pair_by_data_flow_and_type():
-    old, new = renumbered(load_graph("vgg16").graph), renumbered(load_graph("vgg19").graph)
+@pytest.mark.parametrize("ids", ["named", "numbered"])
+def test_inserted_layers_are_added_whether_ids_are_names_or_numbers(ids):
+    old, new = vgg_like(SMALL, ids), vgg_like(DEEPER, ids)
     d = diff_graphs(old, new)
-    assert Counter(a.type for a in d.added) == Counter({"Conv2d": 3, "ReLU": 3})
+    assert d.params_delta == torch_params(new) - torch_params(old)
+    assert Counter(a.type for a in d.added) == Counter({"Conv2d": 2, "ReLU": 2})
     assert not d.removed and not d.changed
-    # the added convolutions are the last of their stage: 256→256 and 512→512
-    assert sorted(a.params_delta for a in d.added if a.type == "Conv2d") == [590_080, 2_359_808, 2_359_808]
+    # the added convolutions are the last of their stage: 16→16 and 32→32 (3×3, with bias)
+    assert sorted(a.params_delta for a in d.added if a.type == "Conv2d") == [16 * 16 * 9 + 16, 32 * 32 * 9 + 32]
+    if ids == "named":
+        assert sorted(a.id for a in d.added) == ["conv2_3", "conv3_3", "relu2_3", "relu3_3"]
 
 
 def test_a_composite_is_compared_inside_with_paths():
     graphs = []
-    for name in ("vgg16", "vgg19"):
-        g = load_graph(name).graph.copy()
-        stages = [i for i, n in g.nodes.items() if n.type in ("Conv2d", "MaxPool2d")
-                  or (n.type == "ReLU" and g.edges_into(i) and g.nodes[g.edges_into(i)[0].src].type == "Conv2d")]
-        g.group(stages, "features", "features")
+    for stages in (SMALL, DEEPER):
+        g = vgg_like(stages)
+        g.group([i for i in g.nodes if i.startswith(("conv", "relu", "pool"))], "Features", "features")
         graphs.append(g)
     d = diff_graphs(*graphs)
-    assert Counter(a.type for a in d.added) == Counter({"Conv2d": 3, "ReLU": 3})
+    assert Counter(a.type for a in d.added) == Counter({"Conv2d": 2, "ReLU": 2})
     assert all(a.id.startswith("features/") and a.top == "features" for a in d.added)
     assert [c.id for c in d.changed] == ["features"]
-    assert d.changed[0].params_delta == d.params_delta == 5_309_696
-    assert d.status_of("features") == "changed"
+    assert d.changed[0].params_delta == d.params_delta == torch_params(graphs[1]) - torch_params(graphs[0])
+    assert d.status_of("features") == "changed" and d.status_of("fc") == ""
 
 
 def test_resnet34_to_plain34_loses_the_projection_shortcuts(capsys):
@@ -77,9 +81,10 @@ def test_resnet34_to_plain34_loses_the_projection_shortcuts(capsys):
     assert d["params_delta"] == expected == -173_824
     assert not [a for a in d["added"] if a["params_delta"]]
     removed = [r for r in d["removed"] if r["params_delta"]]
-    assert Counter(r["type"] for r in removed) == Counter({"Conv2d": 3, "BatchNorm": 3})
     assert sum(r["params_delta"] for r in removed) == expected
     assert all("/" in r["id"] for r in d["removed"])    # inside the residual blocks, named by path
+    # one projection shortcut (a 1×1 convolution and its batch norm) in the first block of stages 2-4
+    assert len({r["id"].rsplit("/", 1)[0] for r in removed}) == 3
     assert any(c["params"].get("shortcut") == [True, False] for c in d["changed"])
 
 
@@ -113,11 +118,23 @@ def test_a_wider_c1_changes_c1_and_the_shapes_downstream(tmp_path, capsys):
 
 
 def test_more_copies_of_a_repeated_block_are_added_copies():
-    d = diff_graphs(load_graph("resnet18").graph, load_graph("resnet34").graph)
-    assert d.params_delta == torch_params(load_graph("resnet34").graph) - torch_params(load_graph("resnet18").graph)
-    assert all(a.type == "Residual" and "/#" in a.id for a in d.added)
-    assert sum(a.params_delta for a in d.added) == d.params_delta
-    assert any(c.params.get("repeat") for c in d.changed)
+    def stage(repeat, shortcut=True):
+        g = Graph()
+        g.add_node("Input", {"shape": (16, 8, 8)}, id="x")
+        g.add_node("Residual", {"out_channels": 16, "repeat": repeat, "shortcut": shortcut}, id="stage")
+        g.connect("x", "stage")
+        return g
+    d = diff_graphs(stage(2), stage(3))
+    assert d.params_delta == torch_params(stage(3)) - torch_params(stage(2))
+    assert [(a.id, a.type) for a in d.added] == [("stage/#3", "Residual")]
+    assert a_only(d.changed).params == {"repeat": (2, 3)}
+    d = diff_graphs(stage(1), stage(1, shortcut=False))
+    assert [(r.id, r.type) for r in d.removed] == [("stage/add", "Add")]
+
+
+def a_only(items):
+    assert len(items) == 1, items
+    return items[0]
 
 
 def test_rewiring_between_kept_blocks_is_a_change():
