@@ -113,17 +113,17 @@ def bench_edit(app, w, runs: int = 21) -> list[float]:
     w.open_source("resnet34", ask=False)
     app.processEvents()
     w.view.fit()
-    w.controller.select(["layer3_first"])
+    w.controller.select(["conv1"])
     app.processEvents()
     times = []
     for k in range(runs):
-        value = 256 + (k % 2)    # conv4_1's filters: every block downstream changes shape
+        value = 64 + (k % 2)    # the stem's filters: every block downstream changes shape
         with Timer() as t:
-            w.controller.edit("bench", [SetParam("layer3_first", "out_channels", value)])
+            w.controller.edit("bench", [SetParam("conv1", "out_channels", value)])
             w.controller.refresh_analysis()   # what the edit's zero-delay timer does
             w.view.viewport().repaint()
         times.append(t)
-    assert w.scene.nodes["layer3_rest"].info.in_shapes["in"][0] == 256 + ((runs - 1) % 2)
+    assert w.scene.nodes["layer1"].info.in_shapes["in"][0] == 64 + ((runs - 1) % 2)
     return times
 
 

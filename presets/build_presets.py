@@ -20,7 +20,7 @@ if str(HERE.parent) not in sys.path:
 
 from designer.graph.fileformat import dumps  # noqa: E402
 from designer.graph.format import count, shape as fmt_shape  # noqa: E402
-from designer.graph.model import DEFAULT_NETWORK, Graph, SetMeta  # noqa: E402
+from designer.graph.model import DEFAULT_NETWORK, CompositeDef, Graph, SetComposite, SetMeta  # noqa: E402
 from designer.train.config import PRESET_CHOICES  # noqa: E402
 
 STEP = 220  # horizontal distance between neighbouring blocks
@@ -51,6 +51,22 @@ class Row:
         return node_id
 
 
+def group(r: Row, node_id: str, type_name: str, label: str, doc: str, fill) -> str:
+    """A composite of our own at the cursor, fed by the previous block: `fill(inner_row)` draws
+    its inside between an Input and an Output. The presets of torchvision's networks group as
+    torchvision's modules do (features, classifier, layer1…4), numbering the children 0, 1, 2…
+    as an nn.Sequential, so that the compiled state_dict keys are torchvision's."""
+    g = r.graph
+    shape = g.analyze().shape_of(r.last, "out")
+    inside = Graph()
+    inner = Row(inside)
+    inner.add("input", "Input", {"shape": list(shape), "name": "in"})
+    fill(inner)
+    inner.add("output", "Output", {"name": "out"})
+    g.apply(SetComposite(type_name, CompositeDef(type_name, inside, " ".join(doc.split()))))
+    return r.add(node_id, type_name, label=label)
+
+
 def conv(out: int, k: int, stride: int = 1, padding: int = 0, groups: int = 1, bias: bool = True) -> dict:
     return {"out_channels": out, "kernel_size": k, "stride": stride, "padding": padding,
             "groups": groups, "bias": bias}
@@ -76,7 +92,9 @@ LRN_GOOGLENET = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}
 
 
 def describe(graph: Graph, *, title: str, paper: str, authors: str, year: int, description: str,
-             input: str, training: dict):
+             input: str, training: dict, torchvision: str | None = None):
+    """`torchvision`: the torchvision builder whose names and layers this network has (its
+    ImageNet weights then load by name); None for a network torchvision does not build."""
     for key, value in training.items():  # a typo here would only surface when someone trains
         if key not in PRESET_CHOICES:
             raise ValueError(f"{title}: {key!r} is not a setting a preset may hold (designer.train.config)")
@@ -87,6 +105,8 @@ def describe(graph: Graph, *, title: str, paper: str, authors: str, year: int, d
             raise ValueError(f"{title}: {key} = {value!r} is not a number above 0")
     meta = {"title": title, "paper": paper, "authors": authors, "year": year,
             "description": " ".join(description.split()), "input": input, "training": training}
+    if torchvision:
+        meta["torchvision"] = torchvision
     for key, value in meta.items():
         graph.apply(SetMeta(key, value))
 
@@ -190,7 +210,8 @@ def alexnet() -> Graph:
         is the one idea that did not last. A 227×227 crop shrinks to 55, 27, 13 and finally 6×6×256 =
         9,216 features; 58.6 M of the 61 M parameters sit in the three fully connected layers. PyTorch's
         LRN divides α by the window n, so the paper's α = 10⁻⁴ (n = 5, k = 2, β = 0.75) reads
-        0.0005 here.""",
+        0.0005 here. Not torchvision's alexnet (the later one-tower form without LRN), so its ImageNet
+        weights do not fit this network.""",
         input="3×227×227 RGB crop (the paper says 224; the arithmetic needs 227)",
         training={"dataset": "cifar10", "task": "classification", "epochs": 10,
                   "batch_size": 128, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
@@ -219,50 +240,72 @@ VGG_COLUMNS = {  # preset: (column, weight layers, stages, LRN after the first c
 }
 
 
+TORCHVISION_VGG = {"A": "vgg11", "B": "vgg13", "D": "vgg16", "E": "vgg19"}  # A-LRN and C it does not build
+
+
 def vgg(name: str) -> Graph:
     column, depth, stages, lrn = VGG_COLUMNS[name]
     g = Graph()
     r = Row(g)
     r.add("input", *image_input((3, 224, 224)))
-    for s, layers in enumerate(stages, 1):
-        for i, (k, c) in enumerate(layers, 1):
-            r.add(f"conv{s}_{i}", "Conv2d", conv(c, k, padding=k // 2), f"conv{k}-{c}")
-            r.add(f"relu{s}_{i}", "ReLU")
-            if lrn and s == 1 and i == 1:
-                r.add("norm1", "LocalResponseNorm", LRN_ALEXNET, "LRN")
-        r.add(f"pool{s}", "MaxPool2d", max_pool(2, 2), "maxpool")
+
+    def features(inner: Row):  # torchvision's vgg.features: conv, ReLU (…), max-pool per stage
+        for s, layers in enumerate(stages, 1):
+            for i, (k, c) in enumerate(layers, 1):
+                inner.add(str(len(inner.graph.nodes) - 1), "Conv2d", conv(c, k, padding=k // 2), f"conv{k}-{c}")
+                inner.add(str(len(inner.graph.nodes) - 1), "ReLU")
+                if lrn and s == 1 and i == 1:
+                    inner.add(str(len(inner.graph.nodes) - 1), "LocalResponseNorm", LRN_ALEXNET, "LRN")
+            inner.add(str(len(inner.graph.nodes) - 1), "MaxPool2d", max_pool(2, 2), "maxpool")
+
+    def classifier(inner: Row):  # torchvision's vgg.classifier: AlexNet's three FC layers
+        for k, width in enumerate((4096, 4096, 1000)):
+            inner.add(str(3 * k), "Linear", {"out_features": width}, f"FC-{width}")
+            if width != 1000:
+                inner.add(str(3 * k + 1), "ReLU")
+                inner.add(str(3 * k + 2), "Dropout", {"p": 0.5})
+
+    weight_layers = sum(len(layers) for layers in stages)
+    group(r, "features", "Features", f"{weight_layers} conv layers, 5 max-pools",
+          f"The convolutional part of VGG {column}: 3×3 convolutions with ReLU, a 2×2 max-pool closing "
+          "each of the five stages (torchvision's features).", features)
     # torchvision's classifier, so that its state_dict lines up layer for layer
     r.add("avgpool", "AdaptiveAvgPool2d", {"output_size": 7}, "avg pool → 7×7")
     r.add("flatten", "Flatten")
-    r.add("fc6", "Linear", {"out_features": 4096}, "FC-4096")
-    r.add("relu6", "ReLU")
-    r.add("drop6", "Dropout", {"p": 0.5})
-    r.add("fc7", "Linear", {"out_features": 4096}, "FC-4096")
-    r.add("relu7", "ReLU")
-    r.add("drop7", "Dropout", {"p": 0.5})
-    r.add("fc8", "Linear", {"out_features": 1000}, "FC-1000")
+    group(r, "classifier", "Classifier", "FC-4096, FC-4096, FC-1000",
+          "AlexNet's classifier: FC-4096, ReLU, dropout 0.5, FC-4096, ReLU, dropout 0.5, FC-1000 "
+          "(torchvision's classifier).", classifier)
     extra = {
         "A": "Configuration A, the shallowest: eight convolutions and three fully connected layers.",
         "A-LRN": """Configuration A-LRN: A with AlexNet's local response normalisation after the first
                  convolution. It did not help (the paper drops LRN from the deeper columns); here to
-                 compare. PyTorch's LRN divides α by n, so the paper's α = 10⁻⁴ reads 0.0005.""",
+                 compare. PyTorch's LRN divides α by n, so the paper's α = 10⁻⁴ reads 0.0005.
+                 Not one of torchvision's networks (it has no A-LRN), so its ImageNet weights fit
+                 only the first convolution and the classifier.""",
         "B": "Configuration B: A with a second 3×3 convolution in the first two stages.",
         "C": """Configuration C: B with a 1×1 convolution closing stages 3, 4 and 5 — extra
-             non-linearity without a larger receptive field.""",
+             non-linearity without a larger receptive field. Not one of torchvision's networks (it
+             has no configuration C), so there are no ImageNet weights for it.""",
         "D": """Configuration D, known as VGG-16: three 3×3 convolutions in stages 3, 4 and 5. Two
              stacked 3×3 convolutions see a 5×5 window, three see 7×7, with fewer weights and more
              ReLUs than one large filter.""",
         "E": "Configuration E, known as VGG-19: four 3×3 convolutions in stages 3, 4 and 5.",
     }[column]
+    names = ""
+    if column in TORCHVISION_VGG:
+        names = f""" Its layers carry torchvision's names (features.0, classifier.6), so torchvision's
+                 {TORCHVISION_VGG[column]} ImageNet weights load by name, and weights trained here load
+                 into torchvision.models.{TORCHVISION_VGG[column]}()."""
     describe(
-        g, title=f"VGG {column} ({depth} weight layers)",
+        g, title=f"VGG {column} ({depth} weight layers)", torchvision=TORCHVISION_VGG.get(column),
         paper="Very Deep Convolutional Networks for Large-Scale Image Recognition",
         authors="Simonyan & Zisserman", year=2014,
         description=f"""{extra} Every convolution is 3×3 with padding 1 (or 1×1), so only the five 2×2
         max-pools shrink the image: 224, 112, 56, 28, 14, 7, while the filters double from 64 to 512.
         The classifier is AlexNet's: FC-4096, FC-4096, FC-1000 with dropout 0.5, laid out as
-        torchvision does (an adaptive average pool to 7×7 first, a no-op at 224×224). The paper trained
-        with batch 256; 64 fits an ordinary GPU.""",
+        torchvision does (an adaptive average pool to 7×7 first, a no-op at 224×224); double-click
+        features or classifier to see their layers. The paper trained with batch 256; 64 fits an
+        ordinary GPU.{names}""",
         input="3×224×224 RGB image",
         training={"dataset": "cifar10", "task": "classification", "epochs": 10,
                   "batch_size": 64, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
@@ -356,7 +399,8 @@ def googlenet(aux: bool = False) -> Graph:
         convolutions shrink the channels before the expensive 3×3 and 5×5 filters. Instead of large
         fully connected layers it averages each 7×7 map to one number (avg pool), applies dropout 40%
         and a single linear layer. As in the paper: convolutions with biases, no batch
-        normalisation.{heads}""",
+        normalisation.{heads} Not torchvision's googlenet (which adds batch normalisation and drops
+        LRN), so its ImageNet weights do not fit this network.""",
         input="3×224×224 RGB image",
         training={"dataset": "cifar10", "task": "classification", "epochs": 10,
                   "batch_size": 64, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
@@ -370,13 +414,10 @@ def googlenet(aux: bool = False) -> Graph:
 RESNET_DEPTHS = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3]}
 
 
-def _blocks_label(stage: int, first: int, last: int) -> str:
-    """The paper names a stage conv{stage}_x; say which of its blocks a node holds."""
-    blocks = f"block {first}" if first == last else f"blocks {first}–{last}"
-    return f"conv{stage}_x: {blocks}"
-
-
 def resnet(depth: int, shortcut: bool = True, classes: int = 1000, frozen: bool = False) -> Graph:
+    """torchvision's layout and names: conv1, bn1, relu, maxpool, the stages layer1…layer4 (each
+    a composite holding its blocks 0, 1, 2…, the first with the projection `downsample` where the
+    shape changes), avgpool, fc."""
     kind = "bottleneck" if depth >= 50 else "basic"
     g = Graph()
     r = Row(g, trainable=not frozen)
@@ -385,18 +426,19 @@ def resnet(depth: int, shortcut: bool = True, classes: int = 1000, frozen: bool 
     r.add("bn1", "BatchNorm")
     r.add("relu", "ReLU")
     r.add("maxpool", "MaxPool2d", max_pool(3, 2, padding=1), "max pool 3×3/2")
-    channels = 64
     for i, (n, width) in enumerate(zip(RESNET_DEPTHS[depth], (64, 128, 256, 512))):
         stage, stride = i + 2, 1 if i == 0 else 2
-        out = width * 4 if kind == "bottleneck" else width
         block = {"out_channels": width, "kind": kind, "shortcut": shortcut}
-        if stride == 1 and channels == out:  # every block alike: one node
-            r.add(f"layer{i + 1}", "Residual", dict(block, repeat=n), f"conv{stage}_x")
-        else:  # the first block changes the shape (stride 2 or wider), the others repeat
-            r.add(f"layer{i + 1}_first", "Residual", dict(block, stride=stride),
-                  _blocks_label(stage, 1, 1) + (" ↓2" if stride == 2 else ""))
-            r.add(f"layer{i + 1}_rest", "Residual", dict(block, repeat=n - 1), _blocks_label(stage, 2, n))
-        channels = out
+
+        def blocks(inner: Row, n=n, stage=stage, stride=stride, block=block):
+            for k in range(n):
+                first = k == 0 and stride != 1
+                inner.add(str(k), "Residual", dict(block, stride=stride) if first else dict(block),
+                          f"conv{stage}_{k + 1}" + (" ↓2" if first else ""))
+
+        group(r, f"layer{i + 1}", f"Conv{stage}_x", f"conv{stage}_x: {n} blocks" + (" ↓2" if stride == 2 else ""),
+              f"Stage conv{stage}_x of the paper (torchvision's layer{i + 1}): {n} {kind} blocks of "
+              f"{width} filters" + (", the first halving the image" if stride == 2 else "") + ".", blocks)
     r.add("avgpool", "AdaptiveAvgPool2d", {"output_size": 1}, "avg pool")
     r.add("flatten", "Flatten")
     r.add("fc", "Linear", {"out_features": classes}, f"new head: FC {classes}" if frozen else f"fc {classes}",
@@ -424,7 +466,8 @@ def resnet_preset(depth: int, shortcut: bool = True) -> Graph:
         stages conv2_x … conv5_x). It reaches a higher training error than the shallower plain-18 —
         more layers, yet worse even on the training set — the degradation problem residual learning
         solves. Compare it with resnet34: the same layers, only the skip connections (and the 1×1
-        projections where the shape changes) differ."""
+        projections where the shape changes) differ. Not one of torchvision's networks, so there are
+        no ImageNet weights for it."""
     else:
         title = f"ResNet-{depth}"
         block = ("bottleneck blocks (1×1 reduce, 3×3, 1×1 expand ×4; the 3×3 strides, as in torchvision)"
@@ -434,22 +477,26 @@ def resnet_preset(depth: int, shortcut: bool = True) -> Graph:
         to the identity and gradients flow straight through the additions. Four stages conv2_x …
         conv5_x of {stages} {block}; a stage that halves the image and doubles the filters starts with
         a stride-2 block whose shortcut is a 1×1 projection (option B), and the remaining blocks repeat
-        (double-click one to see conv, batch norm, ReLU and the Add inside). Global average pooling and
-        one FC layer classify; the layer order matches torchvision's resnet{depth}."""
-    describe(g, title=title, description=text, training=_resnet_training(), **_RESNET_PAPER)
+        (double-click a stage, then a block, to see conv, batch norm, ReLU and the Add inside). Global
+        average pooling and one FC layer classify. The layers carry torchvision's names (layer2.0.conv1,
+        layer2.0.downsample.0), so torchvision's resnet{depth} ImageNet weights load by name, and weights
+        trained here load into torchvision.models.resnet{depth}()."""
+    describe(g, title=title, description=text, training=_resnet_training(),
+             torchvision=f"resnet{depth}" if shortcut else None, **_RESNET_PAPER)
     return g
 
 
 def resnet18_transfer(classes: int = 10) -> Graph:
     g = resnet(18, classes=classes, frozen=True)
     describe(
-        g, title=f"ResNet-18 transfer learning ({classes} classes)", **_RESNET_PAPER,
+        g, title=f"ResNet-18 transfer learning ({classes} classes)", torchvision="resnet18", **_RESNET_PAPER,
         description=f"""Transfer learning: reuse what a network learned on a large dataset for a new
         task with few images. The ResNet-18 backbone (hatched: trainable off) is frozen and a new FC head
-        maps its 512 features to {classes} classes. To fine-tune: 1) load pretrained weights into this
-        graph from a checkpoint of the resnet18 preset (a run's model.pt or exported weights): every
-        backbone layer matches by name, the old 1000-class fc has another shape and is skipped, so the
-        new head keeps its fresh weights; 2) train: only the head's {count(512 * classes + classes)}
+        maps its 512 features to {classes} classes. To fine-tune: 1) start from torchvision's ImageNet
+        weights (choose them in the Train panel, or `train resnet18_transfer --weights torchvision`) or
+        from a checkpoint of the resnet18 preset: every backbone layer matches by name (120 of 122
+        tensors), the old 1000-class fc has another shape and is skipped, so the new head keeps its
+        fresh weights; 2) train: only the head's {count(512 * classes + classes)}
         parameters learn, which is fast and cannot spoil the features; 3) then switch trainable on for
         the last stage (conv5_x) and train on with a ten times smaller learning rate, so that the deepest
         features adapt to the new images. Frozen batch-norm layers keep the statistics they were
@@ -510,7 +557,8 @@ def unet() -> Graph:
         of the contracting path is centre-cropped (valid convolutions lose a border) and concatenated,
         and two 3×3 convolutions mix them. A final 1×1 convolution gives 2 class scores per pixel: a
         572×572 tile yields a 388×388 segmentation of its centre, and tiles overlap to cover a large
-        image. The paper trained with one tile per batch and momentum 0.99.""",
+        image. The paper trained with one tile per batch and momentum 0.99. torchvision does not build
+        this network, so there are no ImageNet weights for it.""",
         input="1×572×572 greyscale tile",
         training={"dataset": "shapes", "task": "segmentation", "epochs": 5,
                   "batch_size": 1, "optimizer": "sgd", "lr": 0.01, "momentum": 0.99,
@@ -556,7 +604,8 @@ def vae(hidden: int = 500, latent: int = 20) -> Graph:
         sits outside the path the gradient takes. The decoder maps z back to 784 pixel probabilities
         (sigmoid). The loss is the reconstruction error plus the KL divergence that keeps each
         N(μ, σ²) close to N(0, I); afterwards, decoding z ~ N(0, I) draws new digits. The network
-        returns (recon, mu, logvar).""",
+        returns (recon, mu, logvar). torchvision does not build this network, so there are no ImageNet
+        weights for it.""",
         input="1×28×28 greyscale image, values in [0, 1]",
         training={"dataset": "digits", "task": "vae", "epochs": 20, "batch_size": 32,
                   "optimizer": "adam", "lr": 0.001, "schedule": "constant"})
@@ -600,7 +649,8 @@ def gan(noise: int = 100) -> Graph:
         leaky ReLU that outputs one logit: real or generated? Training alternates: the discriminator
         learns to tell real digits from fakes, then the generator learns to fool it. The architecture
         follows the DCGAN guidelines of Radford et al. (2015); Adam with lr 0.0002 is their setting
-        (they also lower β₁ to 0.5).""",
+        (they also lower β₁ to 0.5). torchvision does not build these networks, so there are no
+        ImageNet weights for them.""",
         input="generator: noise vector of 100; discriminator: 1×28×28 image in [−1, 1]",
         training={"dataset": "digits", "task": "gan", "epochs": 20, "batch_size": 64,
                   "optimizer": "adam", "lr": 0.0002, "schedule": "constant"})
@@ -654,24 +704,33 @@ README_NOTES = """
   `LocalResponseNorm` divides α by the window n, so the paper's α = 10⁻⁴ (n = 5,
   k = 2, β = 0.75) is stored as 0.0005; the same holds for VGG A-LRN. GoogLeNet's LRN
   follows the published Caffe model (α = 10⁻⁴ already per n, k = 1).
-- **VGG** ends with torchvision's classifier (adaptive average pool to 7×7, FC-4096,
-  ReLU, dropout, FC-4096, ReLU, dropout, FC-1000), so `vgg11/13/16/19` take
-  torchvision's `state_dict` values in order and give the same outputs.
+- **VGG** is laid out as torchvision's: a `features` composite (the convolutions, ReLUs
+  and max-pools numbered 0, 1, 2…), the adaptive average pool to 7×7, and a `classifier`
+  composite (FC-4096, ReLU, dropout, FC-4096, ReLU, dropout, FC-1000 as 0…6), so
+  `vgg11/13/16/19` compile to torchvision's `state_dict` keys (`features.0.weight`,
+  `classifier.6.bias`): its ImageNet weights load strictly, and a trained preset loads
+  into `torchvision.models.vgg16()`. A-LRN and C are not torchvision's networks.
 - **GoogLeNet** is the paper's form: biased convolutions, LRN, no batch norm; max-pools
   round up (`ceil_mode`, as Caffe did) so 112 → 56 → 28 → 14 → 7. The two auxiliary
   classifiers are an option, as the separate preset `googlenet_aux`: the same network
   plus both heads (on 4a and 4d), returning `(logits, aux1, aux2)`. Its main path is
   identical to `googlenet`, so weights carry over by name.
-- **ResNet** stages are Residual composite nodes. A stage whose first block changes the
-  shape (stride 2, or ResNet-50's widening to 4× in conv2_x) is two nodes,
-  `layerN_first` (projection shortcut, option B) and `layerN_rest` (`repeat` = the
-  other blocks, identity shortcuts); otherwise one node `layerN` with `repeat`. Layer
-  order matches torchvision (`resnet18/34/50` take its `state_dict` values in order);
-  the bottleneck strides in its 3×3 convolution as torchvision does (the paper strides
-  in the first 1×1; the parameter count is the same). `plain34` is `resnet34` with
-  `shortcut` off, hence also without the 1×1 projections.
+- **ResNet** is laid out as torchvision's: the stem (`conv1`, `bn1`, `relu`, `maxpool`),
+  four stage composites `layer1` … `layer4` (the paper's conv2_x … conv5_x) holding
+  Residual blocks numbered 0, 1, 2…, then `avgpool` and `fc`. A block that changes the
+  shape (stride 2, or ResNet-50's widening to 4× in conv2_x) has the projection shortcut
+  (option B) `downsample` (0: 1×1 conv, 1: batch norm), so the `state_dict` keys are
+  torchvision's (`layer2.0.downsample.0.weight`, `layer4.2.bn3.running_var`) and its
+  ImageNet weights load strictly, both ways. The bottleneck strides in its 3×3
+  convolution as torchvision does (the paper strides in the first 1×1; the parameter
+  count is the same). `plain34` is `resnet34` with `shortcut` off, hence also without
+  the 1×1 projections (not a torchvision network).
 - **resnet18_transfer** is ResNet-18 with every backbone node `trainable: false` and a
-  new `fc` head for 10 classes; its description says how to fine-tune.
+  new `fc` head for 10 classes; its description says how to fine-tune. torchvision's
+  ImageNet weights (`train resnet18_transfer --weights torchvision`) fill 120 of its
+  122 tensors: all but the new head.
+- `meta.torchvision` names the torchvision builder a preset equals (vgg11/13/16/19,
+  resnet18/34/50); the ImageNet weights offered for it are that builder's IMAGENET1K_V1.
 - **U-Net** is laid out as the paper's U; its concatenations centre-crop the encoder
   map (`crop: true`) and take it as the first input, the up-convolution as the second.
 - **VAE** returns `(recon, mu, logvar)`, in the order of its Output nodes.

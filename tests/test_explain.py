@@ -117,12 +117,13 @@ def test_inception_concatenation_sums_the_branches():
 
 
 def test_a_residual_block_that_halves_the_image_names_its_projection():
-    graph = load_graph("resnet18").graph
-    analysis = graph.analyze()
-    model = compile_graph(graph, device="meta")
-    c, h, w = analysis.nodes["layer2_first"].in_shapes["in"]
-    out = model.layer2_first(torch.empty(1, c, h, w, device="meta")).shape
-    story = explain_node(graph, analysis, "layer2_first")
+    resnet = load_graph("resnet18").graph
+    model = compile_graph(resnet, device="meta")
+    stage = resnet.composites[resnet.nodes["layer2"].type].graph  # torchvision's layer2: blocks 0, 1
+    c, h, w = resnet.analyze().nodes["layer2"].in_shapes["in"]
+    graph, analysis = stage, stage.analyze({"input": (c, h, w)})
+    out = getattr(model.layer2, "0")(torch.empty(1, c, h, w, device="meta")).shape
+    story = explain_node(graph, analysis, "0")
     assert "skip connection" in story and "1×1 convolution (a projection, stride 2)" in story
     assert story.split("\n\n")[0].endswith(f"{out[1]}×{out[2]}×{out[3]}.")
 

@@ -202,14 +202,19 @@ def test_unet_stage_shapes_are_the_papers():
 
 
 def test_resnet_stages_are_residual_composites():
+    """As torchvision's: stages layer1…layer4, each a composite holding its blocks 0, 1, 2…"""
     g = preset("resnet34")
-    blocks = [(n.id, n.params["stride"], n.params["repeat"])
-              for n in g.nodes.values() if n.type == "Residual"]
-    assert blocks == [("layer1", 1, 3), ("layer2_first", 2, 1), ("layer2_rest", 1, 3),
-                      ("layer3_first", 2, 1), ("layer3_rest", 1, 5), ("layer4_first", 2, 1),
-                      ("layer4_rest", 1, 2)]
+    stages = [(n.id, n.type) for n in g.nodes.values() if n.type in g.composites]
+    assert stages == [("layer1", "Conv2_x"), ("layer2", "Conv3_x"), ("layer3", "Conv4_x"), ("layer4", "Conv5_x")]
+    blocks = {stage: [(n.id, n.type, n.params["stride"], n.params["repeat"])
+                      for n in g.composites[kind].graph.nodes.values() if n.type == "Residual"]
+              for stage, kind in stages}
+    assert blocks["layer1"] == [(str(k), "Residual", 1, 1) for k in range(3)]
+    for stage, n in (("layer2", 4), ("layer3", 6), ("layer4", 3)):
+        assert blocks[stage] == [("0", "Residual", 2, 1)] + [(str(k), "Residual", 1, 1) for k in range(1, n)]
     plain = preset("plain34")
-    assert [n.params["shortcut"] for n in plain.nodes.values() if n.type == "Residual"] == [False] * 7
+    assert [n.params["shortcut"] for d in plain.composites.values() for n in d.graph.nodes.values()
+            if n.type == "Residual"] == [False] * 16
     assert plain.analyze().output_shapes == g.analyze().output_shapes
 
 

@@ -220,7 +220,7 @@ def test_resnet18_conv1_shows_64_maps(qtbot):
     assert not outcome.error
     assert panel.shown_node() == "conv1" and panel.map_count() == 64
     assert panel.example.tensor.shape == (3, 224, 224)
-    controller.select(["layer2_first"])  # a composite shows what comes out of it
+    controller.select(["layer2"])  # a composite shows what comes out of it
     assert panel.map_count() == 128
     panel.close()
     controller.close()

@@ -18,7 +18,7 @@ SHOTS = (
     ("editor_lenet5.png", "lenet5", "c3", None, (1440, 900)),
     # the inside of an Inception module is wide: a larger window keeps it readable
     ("editor_googlenet_inception.png", "googlenet", None, "inception_3a", (1600, 1000)),
-    ("editor_resnet34.png", "resnet34", "layer2_first", None, (1440, 900)),
+    ("editor_resnet34.png", "resnet34", "layer2", None, (1440, 900)),
 )
 
 
