@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import keyword
-from collections import OrderedDict
 
 import pytest
 
@@ -442,25 +441,4 @@ def test_gan_discriminator_judges_the_generators_images():
         assert discriminator(fake).shape == (3, 1)
 
 
-# ---- compiled: torchvision's weights give torchvision's outputs ------------------------------
-
-@pytest.mark.parametrize("name", ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50"])
-def test_same_outputs_as_torchvision_with_its_weights(name):
-    compile_graph = compiler()
-    torch = pytest.importorskip("torch")
-    tvm = pytest.importorskip("torchvision.models")
-    # VGG's adaptive pool and ResNet's global pool accept a small image: same layers, less work
-    small = (3, 64, 64)
-    torch.manual_seed(0)
-    reference = getattr(tvm, name)(weights=None).eval()
-    # built on the meta device and given memory only: every value is overwritten below anyway
-    model = compile_graph(preset(name), device="meta", input_shape=small).to_empty(device="cpu").eval()
-    ours, theirs = model.state_dict(), reference.state_dict()
-    assert len(ours) == len(theirs)
-    for (ko, vo), (kt, vt) in zip(ours.items(), theirs.items()):
-        assert vo.shape == vt.shape, (ko, kt)
-    model.load_state_dict(OrderedDict(zip(ours.keys(), theirs.values())))
-    x = torch.randn(2, *small)
-    with torch.no_grad():
-        expected, got = reference(x), model(x)
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+# torchvision's weights give torchvision's outputs, loaded by name: tests/test_pretrained_names.py
