@@ -66,6 +66,8 @@ def contributions(window) -> Contributions:
         act("save_as", "Save &As…", window.save_as, _standard_or(K.SaveAs, "Ctrl+Shift+S"),
             where=at("file", "2_save", 2)),
         act("revert", "&Revert to Saved", window.revert, where=at("file", "2_save", 3)),
+        act("compare", "Compare &With…", lambda: _compare(window), where=at("file", "2_save", 4),
+            tip="This document against another file, a preset or its last saved version: what changed, what it costs"),
         act("close", "&Close", window.close_document, K.Close, where=at("file", "4_close", 1)),
         act("quit", "&Quit", window.close, _standard_or(K.Quit, "Ctrl+Q"), where=at("file", "4_close", 2)),
     ]
@@ -150,11 +152,17 @@ def contributions(window) -> Contributions:
     return Contributions(menus=[*MENUS, recent], actions=actions, docks=docks, close_hooks=hooks)
 
 
+def _compare(window):
+    from .compare_dialog import open_compare_dialog   # its modules load when first asked for
+    return open_compare_dialog(window)
+
+
 # ---- which actions can be used ----------------------------------------------------------------
 
 EDITING = ("cut", "paste", "duplicate", "delete", "quick_add", "layout", "freeze",
            "nudge_left", "nudge_right", "nudge_up", "nudge_down")
-NEEDS_DOCUMENT = ("save", "save_as", "close", "png", "svg", "fit", "fit_selection", "copy", "select_all")
+NEEDS_DOCUMENT = ("save", "save_as", "close", "png", "svg", "fit", "fit_selection", "copy", "select_all",
+                  "compare")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,329 @@
+"""File ▸ Compare With…: this document against another file, a preset, or its own last
+saved version. Two read-only drawings side by side, before (the other) and now (this
+document), with the added, removed and changed blocks outlined in their colours, and the
+delta table of designer.graph.diff beneath; clicking a row selects its block in both
+drawings and, when it is a block of this document, in the editor too.
+
+The drawings are made of the canvas's own cards and links, in a scene of their own: the
+dialog draws copies, so editing the document while it is open changes nothing here
+until Compare is pressed again.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene,
+                               QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from designer.graph.diff import GraphDiff, diff_graphs, signed
+from designer.graph.errors import GraphError
+from designer.graph.format import count
+from designer.graph.layout import layered_positions
+from designer.graph.presets import preset_names
+
+from . import document_files, theme
+from .canvas.edge_item import EdgeItem
+from .canvas.node_item import RADIUS, NodeItem
+
+SAVED = "saved"            # the source "the last saved version of this document"
+OTHER_FILE = "file"        # the source "another file…"
+COLUMNS = ("Change", "Block", "Type", "What changed", "Params Δ", "Mult-adds Δ")
+MARK = {"added": "added", "removed": "removed", "changed": "changed"}
+SIGN = {"added": "+", "removed": "−", "changed": "~"}
+READABLE = 0.6     # the least zoom at which a card still shows its settings and shape
+
+
+def status_colour(status: str) -> str:
+    t = theme.current()
+    return {"added": t.ok, "removed": t.error, "changed": t.warning}.get(status, t.muted)
+
+
+class DiffDrawing(QGraphicsView):
+    """One side: the network's top level as cards, each outlined in the colour of its change."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setBackgroundBrush(QBrush(QColor(theme.current().window)))
+        self.nodes: dict[str, NodeItem] = {}
+        self.marks: dict[str, str] = {}      # node id -> its status
+        self._outlines: dict[str, QGraphicsPathItem] = {}
+
+    def show_graph(self, graph, statuses: dict[str, str]) -> None:
+        scene = self.scene()
+        scene.clear()
+        self.nodes.clear()
+        self._outlines.clear()
+        self.marks = {i: s for i, s in statuses.items() if s and i in graph.nodes}
+        analysis = graph.analyze()
+        positions = {i: n.pos for i, n in graph.nodes.items()}
+        if len(set(positions.values())) < len(positions):   # never laid out (an imported network)
+            positions = layered_positions(graph)
+        for node_id, node in graph.nodes.items():
+            item = NodeItem(graph, node, editable=False)
+            item.setPos(QPointF(*positions[node_id]))
+            item.set_info(analysis.nodes.get(node_id))
+            scene.addItem(item)
+            self.nodes[node_id] = item
+            if node_id in self.marks:
+                self._outline(node_id, item, self.marks[node_id])
+        for edge in graph.edges:
+            src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+            if src is not None and dst is not None:
+                link = EdgeItem(edge, src, dst)
+                src.edges.add(link)
+                dst.edges.add(link)
+                src.set_connected(edge.src_port, True, True)
+                dst.set_connected(edge.dst_port, False, True)
+                link.set_shape(analysis.shape_of(edge.src, edge.src_port))
+                scene.addItem(link)
+        self.fit()
+
+    def _outline(self, node_id: str, item: NodeItem, status: str) -> None:
+        path = QPainterPath()
+        path.addRoundedRect(item.card_rect().adjusted(-5, -5, 5, 5), RADIUS + 4, RADIUS + 4)
+        outline = QGraphicsPathItem(path, item)
+        colour = QColor(status_colour(status))
+        outline.setPen(QPen(colour, 4))
+        fill = QColor(colour)
+        fill.setAlpha(40)
+        outline.setBrush(QBrush(fill))
+        outline.setFlag(QGraphicsPathItem.GraphicsItemFlag.ItemStacksBehindParent)
+        outline.setToolTip(status)
+        self._outlines[node_id] = outline
+        # a badge with the change's sign, so that the outline is not read as a category colour
+        corner = item.card_rect().topRight()
+        badge = QGraphicsEllipseItem(QRectF(corner.x() - 9, corner.y() - 13, 22, 22), item)
+        badge.setPen(QPen(QColor("#FFFFFF"), 2))
+        badge.setBrush(QBrush(colour))
+        sign = QGraphicsSimpleTextItem(SIGN[status], badge)
+        font = QFont()
+        font.setPixelSize(16)
+        font.setBold(True)
+        sign.setFont(font)
+        sign.setBrush(QBrush(QColor("#FFFFFF")))
+        box = sign.boundingRect()
+        sign.setPos(corner.x() + 2 - box.width() / 2, corner.y() - 2 - box.height() / 2)
+
+    def outline_colour(self, node_id: str) -> str:
+        """The colour a card is outlined in ("" when it is not)."""
+        outline = self._outlines.get(node_id)
+        return outline.pen().color().name().upper() if outline is not None else ""
+
+    def select(self, node_id: str | None) -> None:
+        for item in self.scene().selectedItems():
+            item.setSelected(False)
+        item = self.nodes.get(node_id) if node_id else None
+        if item is not None:
+            item.setSelected(True)
+            self.centerOn(item)
+
+    def selected_ids(self) -> list[str]:
+        return [i for i, item in self.nodes.items() if item.isSelected()]
+
+    def fit(self) -> None:
+        rect = QRectF()
+        for item in self.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        if rect.isEmpty():
+            return
+        rect = rect.adjusted(-30, -30, 30, 30)
+        self.scene().setSceneRect(rect)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() < READABLE:   # a long network: readable cards, scrolled to the first change
+            self.resetTransform()
+            self.scale(READABLE, READABLE)
+            first = next((self.nodes[i] for i in self.nodes if i in self.marks), None)
+            if first is not None:
+                self.centerOn(first)
+            else:
+                self.ensureVisible(QRectF(rect.topLeft(), rect.topLeft() + QPointF(1, 1)))
+        elif self.transform().m11() > 1.0:
+            self.resetTransform()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+
+class CompareDialog(QDialog):
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.setWindowTitle(f"Compare {controller.title}")
+        self.resize(1200, 820)
+        self.diff: GraphDiff | None = None
+        self.other_name = ""
+        self.other_graph = None
+        self.now_graph = None
+
+        self.source = QComboBox()
+        self.source.setMinimumWidth(260)
+        if controller.path is not None:
+            self.source.addItem(f"The last saved version of {Path(controller.path).name}", SAVED)
+        for name in preset_names():
+            self.source.addItem(f"Preset {name}", name)
+        self.source.addItem("Another file…", OTHER_FILE)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.clicked.connect(self._compare_chosen)
+        self.problem = QLabel()
+        self.problem.setStyleSheet(f"color: {theme.current().error};")
+        self.problem.hide()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Compare this document with"))
+        top.addWidget(self.source, 1)
+        top.addWidget(self.compare_button)
+
+        self.before = DiffDrawing()
+        self.now = DiffDrawing()
+        self.before_title, self.now_title = QLabel("Before"), QLabel("Now")
+        for label in (self.before_title, self.now_title):
+            label.setStyleSheet("font-weight: bold;")
+        drawings = QSplitter(Qt.Orientation.Vertical)   # networks read left to right: one above the other
+        for title, view in ((self.before_title, self.before), (self.now_title, self.now)):
+            side = QWidget()
+            column = QVBoxLayout(side)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(title)
+            column.addWidget(view, 1)
+            drawings.addWidget(side)
+
+        self.totals = QLabel()
+        self.totals.setWordWrap(True)
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        t = theme.current()
+        self.legend = QLabel(" ".join(f"<span style='color:{status_colour(s)}'>■</span> {s}"
+                                      for s in ("added", "removed", "changed")))
+        self.legend.setStyleSheet(f"color: {t.muted};")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        for k in range(len(COLUMNS)):
+            header.setSectionResizeMode(k, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._on_row)
+        foot = QHBoxLayout()
+        foot.addWidget(self.totals, 1)
+        foot.addWidget(self.legend)
+        lower = QWidget()
+        lc = QVBoxLayout(lower)
+        lc.setContentsMargins(0, 0, 0, 0)
+        lc.addLayout(foot)
+        lc.addWidget(self.table, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(drawings)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.problem)
+        layout.addWidget(split, 1)
+        layout.addWidget(buttons)
+
+    # ---- what to compare with ---------------------------------------------------------------------
+    def _compare_chosen(self) -> None:
+        choice = self.source.currentData()
+        if choice == SAVED:
+            self.compare_with(self.controller.path, f"{Path(self.controller.path).name} as saved")
+        elif choice == OTHER_FILE:
+            start = str(self.controller.path.parent) if self.controller.path else str(Path.home())
+            path, _ = QFileDialog.getOpenFileName(self, "Compare With", start, document_files.DOCUMENT_FILTER)
+            if path:
+                self.compare_with(path)
+        elif choice:
+            self.compare_with(choice)
+
+    def compare_with(self, source, name: str = "") -> bool:
+        """Compare with a preset name or a file; False (the reason shown) when it cannot be read."""
+        from designer.document import open_document
+        try:
+            other = open_document(source)
+        except (GraphError, OSError, ValueError) as exc:
+            self._problem(f"Cannot compare: {exc}")
+            return False
+        self.show_diff(other.graph, name or Path(str(source)).name)
+        return True
+
+    def show_diff(self, other_graph, other_name: str) -> None:
+        """Draw `other_graph` (before) against this document as it is now."""
+        self._problem("")
+        self.other_name = other_name
+        self.other_graph = other_graph
+        self.now_graph = self.controller.graph.copy()
+        self.diff = d = diff_graphs(other_graph, self.now_graph)
+        self.before_title.setText(f"Before: {other_name}  ({count(d.old_params)} parameters)")
+        self.now_title.setText(f"Now: {self.controller.title}  ({count(d.new_params)} parameters)")
+        self.before.show_graph(other_graph, {i: d.status_of(i, "old") for i in other_graph.nodes})
+        self.now.show_graph(self.now_graph, {i: d.status_of(i, "new") for i in self.now_graph.nodes})
+        if d.same:
+            summary = "Nothing changed."
+        else:
+            summary = f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed."
+        self.totals.setText(f"{summary}  Parameters {count(d.old_params)} → {count(d.new_params)} "
+                            f"({signed(d.params_delta)}), multiply-adds {count(d.old_macs)} → {count(d.new_macs)} "
+                            f"({signed(d.macs_delta)})")
+        self._fill_table(d)
+
+    def _fill_table(self, d: GraphDiff) -> None:
+        self.table.blockSignals(True)
+        self.table.setRowCount(0)
+        for entry in d.entries():
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            cells = (MARK[entry.status], entry.id, entry.type, entry.describe(), signed(entry.params_delta),
+                     signed(entry.macs_delta))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col >= 4:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 0:
+                    item.setForeground(QColor(status_colour(entry.status)))
+                    item.setData(Qt.ItemDataRole.UserRole, row)
+                self.table.setItem(row, col, item)
+        self.table.blockSignals(False)
+
+    def _problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
+    # ---- a row selects its card -------------------------------------------------------------------
+    def _on_row(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or self.diff is None:
+            return
+        self.select_entry(rows[0].row())
+
+    def select_entry(self, index: int) -> None:
+        entry = self.diff.entries()[index]
+        new_top = entry.top if entry.status != "removed" else None
+        old_top = entry.old_top if entry.status != "added" else None
+        self.now.select(new_top if new_top in self.now.nodes else None)
+        self.before.select(old_top if old_top in self.before.nodes else None)
+        if new_top is not None and new_top in self.controller.graph.nodes:
+            self.controller.select([new_top])
+
+
+def open_compare_dialog(window) -> CompareDialog:
+    """File ▸ Compare With…: the dialog, compared at once with the last saved version when
+    the document has a file and changes (else with nothing until a source is chosen)."""
+    dialog = CompareDialog(window.controller, window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    c = window.controller
+    if c.path is not None and Path(c.path).is_file():
+        dialog.compare_with(c.path, f"{Path(c.path).name} as saved")
+    dialog.show()
+    return dialog
