@@ -7,6 +7,7 @@
     python -m designer train FILE_OR_PRESET --dataset NAME ...
     python -m designer diff A B [--json]
     python -m designer runs DIR...
+    python -m designer profile FILE_OR_PRESET [--device auto|cpu|cuda] [--batch-sizes 1,8,32] [--json]
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ SUBCOMMANDS = {
     "train": "designer.cli.train",
     "diff": "designer.cli.diff",
     "runs": "designer.cli.runs",
+    "profile": "designer.cli.profile",
 }
 
 
