@@ -1,0 +1,130 @@
+"""`designer profile`: measured time per layer, peak memory per batch size, the largest batch.
+
+The figures are checked against PyTorch itself (the compiled module's layers and parameter
+counts), against arithmetic (the search and the computed largest batch), and against what
+any real measurement must show (more memory for a larger batch, less time per image).
+One thread for the maths: on a shared 2-core machine two threads wait on each other."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from designer import load_graph
+from designer.__main__ import main
+from designer.compile import compile_graph
+from designer.graph.model import SetField, SetParam
+from designer.train.profile import computed_largest, search_largest, structure_key
+
+JSON_KEYS = {"device", "layers", "batches", "largest_batch", "largest_batch_method"}
+QUICK = ["--device", "cpu", "--batch-sizes", "1,32", "--json", "--threads", "1", "--warmup", "1",
+         "--iterations", "3"]
+
+
+def profile_json(capsys, *args) -> dict:
+    capsys.readouterr()
+    assert main(["profile", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def check_measurement(data: dict, module: nn.Module, adam: bool):
+    assert set(data) == JSON_KEYS
+    assert data["device"].startswith("cpu")
+    assert all(set(x) == {"name", "type", "forward_ms", "backward_ms"} for x in data["layers"])
+    assert all(set(b) == {"batch_size", "step_ms", "images_per_s", "peak_bytes", "estimated_bytes"}
+               for b in data["batches"])
+    # every Conv2d and Linear of the network PyTorch builds appears, with positive times
+    wanted = {name: type(m).__name__ for name, m in module.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    found = {x["name"]: x for x in data["layers"]}
+    assert wanted and set(wanted) <= set(found)
+    for name, kind in wanted.items():
+        assert found[name]["type"] == kind
+        assert found[name]["forward_ms"] > 0 and found[name]["backward_ms"] > 0, found[name]
+    one, many = data["batches"]
+    assert (one["batch_size"], many["batch_size"]) == (1, 32)
+    assert many["peak_bytes"] > one["peak_bytes"]
+    assert many["step_ms"] / 32 < one["step_ms"]
+    assert one["images_per_s"] == pytest.approx(1000 / one["step_ms"], rel=1e-3)
+    # the peak holds at least the weights, their gradients and the optimizer's state
+    params = sum(p.numel() for p in module.parameters())
+    assert one["peak_bytes"] >= 4 * params * (4 if adam else 3)
+    for b in data["batches"]:
+        assert 0.5 <= b["estimated_bytes"] / b["peak_bytes"] <= 2, b
+    assert data["largest_batch_method"] == "computed"
+    assert data["largest_batch"] > 32
+
+
+def test_lenet5_profile_on_the_cpu(capsys):
+    data = profile_json(capsys, "lenet5", *QUICK)
+    check_measurement(data, compile_graph(load_graph("lenet5").graph), adam=True)
+    assert [x["name"] for x in data["layers"]] == ["c1", "c1_tanh", "s2", "c3", "c3_tanh", "s4", "c5", "c5_tanh",
+                                                   "flatten", "f6", "f6_tanh", "output"]
+
+
+@pytest.mark.slow
+def test_resnet18_profile_at_112_on_the_cpu(capsys):
+    data = profile_json(capsys, "resnet18", "--input", "3,112,112", *QUICK)
+    module = compile_graph(load_graph("resnet18").graph, input_shape=(3, 112, 112))
+    check_measurement(data, module, adam=False)   # the preset trains with SGD and momentum
+
+
+def test_the_text_names_the_largest_batch_as_computed(capsys):
+    capsys.readouterr()
+    assert main(["profile", "lenet5", "--device", "cpu", "--batch-sizes", "2,4", "--threads", "1",
+                 "--warmup", "0", "--iterations", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Per layer at batch 4" in out and "c3" in out and "Conv2d" in out
+    assert "Largest batch that fits:" in out and "(computed, not tried:" in out
+    assert "estimate: the analysis's activations (61.5 KB per sample) × batch" in out
+
+
+def test_words_for_what_cannot_be_measured(capsys):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(["profile", "lenet5", "--batch-sizes", "8,x"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == \
+        "error: --batch-sizes must read like 1,8,32 (whole numbers of 1 or more), not '8,x'"
+    if not torch.cuda.is_available():
+        assert main(["profile", "lenet5", "--device", "cuda", "--json"]) == 2
+        assert capsys.readouterr().err.strip() == \
+            "error: CUDA was asked for, but this PyTorch sees no CUDA GPU; use --device cpu or auto."
+
+
+@pytest.mark.parametrize("limit", [1, 7, 32, 33, 1000, 4097])
+def test_search_finds_the_largest_batch_that_fits(limit):
+    tried = []
+
+    def fits(b):
+        tried.append(b)
+        return b <= limit
+
+    largest = search_largest(fits, 1, None)
+    assert fits(largest) and not fits(int(largest * 1.25) + 1)
+    assert len(tried) < 30
+    assert search_largest(lambda b: b <= limit, min(limit, 8), None) == largest or \
+        limit * 0.95 <= largest <= limit
+
+
+def test_search_starts_from_a_known_failure():
+    assert search_largest(lambda b: b <= 40, 32, 64) == 40
+
+
+def test_computed_largest_from_two_batches():
+    # 1 MB fixed, 10 KB per sample; 100 MB free plus 0.5 MB the model holds now
+    largest, per_sample, fixed = computed_largest([(1, 1_010_000), (32, 1_320_000)], 100_000_000, 500_000)
+    assert (per_sample, fixed) == (10_000, 1_000_000)
+    assert largest == (100_000_000 + 500_000 - 1_000_000) // 10_000
+
+
+def test_structure_key_follows_what_a_measurement_depends_on():
+    graph = load_graph("lenet5").graph
+    key = structure_key(graph)
+    graph.apply(SetField("c1", "pos", (500.0, 20.0)))
+    graph.apply(SetField("c1", "label", "first convolution"))
+    assert structure_key(graph) == key
+    assert structure_key(graph, input_shape=(1, 64, 64)) != key
+    graph.apply(SetParam("c1", "out_channels", 8))
+    assert structure_key(graph) != key
