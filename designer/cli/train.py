@@ -42,7 +42,9 @@ def add_arguments(parser):
     parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps in all")
     parser.add_argument("--config", metavar="JSON", help="start from these settings (a config.json)")
     parser.add_argument("--weights", metavar="PT", help="start from these weights where they fit (fine-tuning): "
-                                                       "a weights file or another run's best.pt")
+                                                       "a weights file, another run's best.pt, or 'torchvision' "
+                                                       "(the network's torchvision ImageNet weights, from torch "
+                                                       "hub's cache or downloaded)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     parser.add_argument("--sweep", action="append", metavar="NAME=V1,V2",
                         help="train once per value (repeat for a grid: --sweep lr=0.001,0.003 --sweep "
@@ -165,6 +167,24 @@ def summary_line(event: Done, progress: Progress) -> str:
             f"{event.time_s:.1f} s{what} → {event.run_dir}")
 
 
+def torchvision_weights(graph) -> str | None:
+    """`--weights torchvision`: the cached (or just downloaded) ImageNet weights file of the
+    torchvision network this document is; None after one line on stderr when there is none."""
+    from designer.compile.errors import WeightsFileError
+    from designer.compile.pretrained import WEIGHTS, fetch, torchvision_model
+    model = torchvision_model(graph)
+    if model is None:
+        print("error: --weights torchvision: this network is not one of torchvision's (its layers are not "
+              f"named as a torchvision model's), so there are no {WEIGHTS} weights for it; give a weights file",
+              file=sys.stderr)
+        return None
+    try:
+        return str(fetch(model))
+    except WeightsFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def run(args) -> int:
     from designer.train.errors import TrainSetupError
     document = load_or_exit(args.document)   # a .pth brings its weights: the run starts from them
@@ -173,6 +193,10 @@ def run(args) -> int:
     except (TrainSetupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.weights == "torchvision":
+        args.weights = torchvision_weights(document.graph)
+        if args.weights is None:
+            return 2
     if args.sweep:
         from designer.cli.sweep import run_sweep_command
         return run_sweep_command(document, config, args)
