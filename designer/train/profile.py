@@ -582,7 +582,7 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
                 notes.append(f"batch {size} was not run: it would need about {nbytes(need)} of RAM "
                              f"and {nbytes(available_ram())} is available")
                 break
-        say(f"batch {size}: timing {iterations} training steps")
+        say(f"batch {size}: timing {iterations} training step" + ("s" if iterations != 1 else ""))
         try:
             inputs = run.batch(size)
             if run.cuda:

@@ -8,6 +8,9 @@ there cannot take the window down.
     handle.pause() / resume() / stop()     flags the trainer checks between steps
     handle.is_alive(), handle.kill(), handle.join(timeout), handle.exitcode
 
+    job = start_profile(document_json, options)   measure instead of train (designer.train.profile)
+    job.poll(), job.cancel()
+
 The process is started with the "spawn" method: it imports torch itself, shares no
 state with the window, and works the same on Linux, macOS and Windows.
 """
@@ -117,3 +120,65 @@ def start_worker(document_json, config_dict: dict, run_dir, resume: bool = False
                                 str(init_weights) if init_weights else None))
     process.start()
     return TrainingHandle(process, events, pause, stop)
+
+
+# ---- the profile job (designer.train.profile): measure a design away from the window ---------------
+# Messages are plain dicts: {"progress": text}, then one {"result": Profile.to_message()} or {"error": text}.
+
+def _profile_main(document_json: str, options: dict, messages) -> None:
+    try:
+        from designer.graph.errors import GraphError
+        from designer.graph.fileformat import loads
+        from .errors import TrainSetupError
+        from .profile import profile_graph
+        try:
+            result = profile_graph(loads(document_json), **options,
+                                   on_progress=lambda text: messages.put({"progress": text}))
+        except (GraphError, TrainSetupError) as exc:
+            messages.put({"error": str(exc)})
+            return
+        messages.put({"result": result.to_message()})
+    except BaseException as exc:  # noqa: BLE001 - whatever happens, the window hears of it
+        messages.put({"error": f"The measurement failed: {type(exc).__name__}: {exc}"})
+
+
+class ProfileJob:
+    """A measurement running in its own process: `poll()` gives the messages that have arrived."""
+
+    def __init__(self, process, messages):
+        self.process = process
+        self.messages = messages
+        self.finished = False
+
+    def poll(self) -> list[dict]:
+        out = []
+        alive = self.process.is_alive()
+        while True:
+            try:
+                message = self.messages.get_nowait()
+            except queue.Empty:
+                break
+            out.append(message)
+            self.finished = self.finished or "progress" not in message
+        if not alive and not self.finished and not out:
+            self.finished = True
+            out.append({"error": f"The measuring process ended unexpectedly (exit code {self.process.exitcode}); "
+                                 "it may have run out of memory: try smaller batch sizes."})
+        return out
+
+    def cancel(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.finished = True
+
+
+def start_profile(document_json, options: dict) -> ProfileJob:
+    """Measure `document_json` with designer.train.profile.profile_graph(**options) in a new process."""
+    if not isinstance(document_json, str):
+        document_json = json.dumps(document_json)
+    ctx = mp.get_context("spawn")
+    messages = ctx.Queue()
+    process = ctx.Process(target=_profile_main, name="network-designer-profile", daemon=True,
+                          args=(document_json, dict(options), messages))
+    process.start()
+    return ProfileJob(process, messages)
