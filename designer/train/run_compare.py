@@ -108,11 +108,17 @@ class RunComparison:
         lines.insert(1, "─" * max(len(line) for line in lines))
         if not self.settings and len(self.runs) > 1:
             lines.append("The runs have the same settings.")
-        for label, d in self.diffs.items():
-            lines.append("")
-            lines.append(f"Network of {label} against {self.reference}:")
-            lines += as_text(d, self.reference, label).splitlines()[1:]
+        if self.diffs:
+            lines += ["", self.networks_text()]
         return "\n".join(lines)
+
+    def networks_text(self) -> str:
+        """What differs between the networks the runs trained, against the first run's."""
+        parts = []
+        for label, d in self.diffs.items():
+            parts.append("\n".join([f"Network of {label} against {self.reference}:"]
+                                   + as_text(d, self.reference, label).splitlines()[1:]))
+        return "\n\n".join(parts)
 
     def as_dict(self) -> dict:
         return {"settings": self.settings, "metrics": self.metrics, "reference": self.reference,

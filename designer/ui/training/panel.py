@@ -29,7 +29,9 @@ from .hyperparams import HyperParams
 from .plots import TrainingPlots
 from .progress import LogView, ProgressStrip
 from .results import ResultsView
+from .runs_compare import RunsComparison
 from .runs_list import RunsList
+from .sweep_runner import SweepBox, SweepRunner
 from .session import ENDED, IDLE, PAUSED, RUNNING, STARTING, STOPPING, TrainingSession, end_reason
 from .trained_export import TrainedExporter, available_formats
 
@@ -75,6 +77,8 @@ class TrainingPanel(QWidget):
         data_box = _group("Data", self.datasets)
         settings_box = _group("Settings", self.params)
         device_box = _group("Device", self.devices)
+        self.sweeper = SweepRunner(self, self)
+        sweep_box = _group("Sweep", SweepBox(self.sweeper))
 
         self.start_action = self._action("Start Training", self.start, "F5", "Train the network as drawn now")
         self.pause_action = self._action("Pause", self.toggle_pause, "F6", "Pause the run after the current step")
@@ -117,6 +121,7 @@ class TrainingPanel(QWidget):
         lc.addWidget(data_box)
         lc.addWidget(settings_box)
         lc.addWidget(device_box)
+        lc.addWidget(sweep_box)
         lc.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -136,6 +141,8 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.log, "Log")
         self.tabs.addTab(self.runs, "Runs")
+        self.comparison = RunsComparison()
+        self.tabs.addTab(self.comparison, "Compare")
         self.tabs.addTab(self.finetune, "Fine-tune")
         right = QWidget()
         rc = QVBoxLayout(right)
@@ -166,6 +173,8 @@ class TrainingPanel(QWidget):
         self.runs.view_requested.connect(self.show_run)
         self.runs.compare_requested.connect(self.compare_run)
         self.runs.resume_requested.connect(self.resume_run)
+        self.runs.compare_runs_requested.connect(self.compare_runs)
+        self.runs.export_all_requested.connect(lambda rs: self.comparison.export_dialog([r.path for r in rs]))
         self.runs.open_requested.connect(lambda r: self.open_folder(r.path))
         self.runs.export_requested.connect(lambda _r: self.export_menu.exec(QCursor.pos()))   # for the selected run
         self.datasets.changed.connect(self._on_dataset)
@@ -274,8 +283,9 @@ class TrainingPanel(QWidget):
             self.version_note.hide()
 
     # ---- control ---------------------------------------------------------------------------------
-    def start(self) -> bool:
-        """Start a run of the drawing as it is now; False (with the reason shown) when it cannot."""
+    def start(self, changes: dict | None = None, name: str = "") -> bool:
+        """Start a run of the drawing as it is now; False (with the reason shown) when it cannot.
+        `changes` overrides settings and `name` ends the run folder's name (a sweep's point)."""
         if self.session.active:
             return False
         self.reveal()
@@ -290,10 +300,12 @@ class TrainingPanel(QWidget):
             return False
         try:
             config = self.params.config(self.datasets.dataset, self.devices.device)
+            config = config.replace(**changes) if changes else config
         except TrainConfigError as exc:
             self._show_problem(str(exc))
             return False
         run_dir = run_folders.new_run_dir(self.runs_root())
+        run_dir = run_dir.with_name(f"{run_dir.name}-{name}") if name else run_dir
         init = None
         try:
             run_dir.mkdir(parents=True)
@@ -440,6 +452,11 @@ class TrainingPanel(QWidget):
         if metrics.is_file():
             self.plots.add_overlay(record.name, History.from_csv(metrics))
             self.tabs.setCurrentWidget(self.plots)
+
+    def compare_runs(self, records) -> None:
+        """Two or more runs side by side in the Compare tab."""
+        self.comparison.set_runs([r.path for r in records])
+        self.tabs.setCurrentWidget(self.comparison)
 
     def open_run_folder(self) -> None:
         if self.shown_run is not None:

@@ -26,6 +26,8 @@ class RunsList(QWidget):
     resume_requested = Signal(object)
     open_requested = Signal(object)
     export_requested = Signal(object)
+    compare_runs_requested = Signal(list)   # [RunRecord]: two or more runs side by side (the Compare tab)
+    export_all_requested = Signal(list)     # [RunRecord]: every run listed, into one CSV
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -37,7 +39,7 @@ class RunsList(QWidget):
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -60,13 +62,21 @@ class RunsList(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write this run's trained network as TorchScript, weights or ONNX")
         self.refresh_button = QPushButton("Refresh")
+        self.compare_runs_button = QPushButton("Compare Selected")
+        self.compare_runs_button.setToolTip("Two or more runs side by side: curves, differing settings, best metrics")
+        self.compare_runs_button.clicked.connect(lambda: self.compare_runs_requested.emit(self.selected_all()))
+        self.export_all_button = QPushButton("Export All Runs…")
+        self.export_all_button.setToolTip("Every run's metrics in one long CSV, with a run column")
+        self.export_all_button.clicked.connect(lambda: self.export_all_requested.emit(list(self.records)))
         buttons = QHBoxLayout()
         for b, signal in ((self.view_button, self.view_requested), (self.compare_button, self.compare_requested),
                           (self.resume_button, self.resume_requested), (self.open_button, self.open_requested),
                           (self.export_button, self.export_requested)):
             b.clicked.connect(lambda _c=False, s=signal: self._emit(s))
             buttons.addWidget(b)
+        buttons.addWidget(self.compare_runs_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.export_all_button)
         buttons.addWidget(self.refresh_button)
         self.refresh_button.clicked.connect(self.refresh)
         column = QVBoxLayout(self)
@@ -102,6 +112,11 @@ class RunsList(QWidget):
         path = items[0].data(0, Qt.ItemDataRole.UserRole)
         return next((r for r in self.records if str(r.path) == path), None)
 
+    def selected_all(self) -> list[RunRecord]:
+        """The runs selected, in the list's order."""
+        paths = {item.data(0, Qt.ItemDataRole.UserRole) for item in self.tree.selectedItems()}
+        return [r for r in self.records if str(r.path) in paths]
+
     def select(self, path: Path) -> None:
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
@@ -124,3 +139,5 @@ class RunsList(QWidget):
         self.resume_button.setEnabled(some and not self.busy and r.can_resume)
         self.open_button.setEnabled(some)
         self.export_button.setEnabled(some and r.can_export)
+        self.compare_runs_button.setEnabled(len(self.tree.selectedItems()) >= 2)
+        self.export_all_button.setEnabled(bool(self.records))
