@@ -21,6 +21,7 @@ if str(HERE.parent) not in sys.path:
 from designer.graph.fileformat import dumps  # noqa: E402
 from designer.graph.format import count, shape as fmt_shape  # noqa: E402
 from designer.graph.model import DEFAULT_NETWORK, CompositeDef, Graph, SetComposite, SetMeta  # noqa: E402
+from designer.graph.presets import TORCHVISION_KEY  # noqa: E402
 from designer.train.config import PRESET_CHOICES  # noqa: E402
 
 STEP = 220  # horizontal distance between neighbouring blocks
@@ -106,7 +107,7 @@ def describe(graph: Graph, *, title: str, paper: str, authors: str, year: int, d
     meta = {"title": title, "paper": paper, "authors": authors, "year": year,
             "description": " ".join(description.split()), "input": input, "training": training}
     if torchvision:
-        meta["torchvision"] = torchvision
+        meta[TORCHVISION_KEY] = torchvision
     for key, value in meta.items():
         graph.apply(SetMeta(key, value))
 

@@ -7,6 +7,7 @@
     designer.compile.export.export(graph, path, format=None, network=None, module=None, weights=None)
     designer.compile.checkpoint   weights files (graph + state_dict); fit_weights(graph, source)
                                   gives the entries that fit a drawing (a Document keeps them)
+    designer.compile.pretrained   torchvision's ImageNet weights from torch hub's cache (fetch, read)
 """
 from .compiler import compile_graph
 from .errors import CompileError, ExportError, UnsafeFileError, WeightsFileError

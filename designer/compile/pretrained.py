@@ -19,11 +19,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from designer.graph.presets import PRETRAINED_WEIGHTS as WEIGHTS, torchvision_model  # noqa: F401 (re-exported)
 from .errors import WeightsFileError
 
-WEIGHTS = "IMAGENET1K_V1"
-CHOICE = f"ImageNet weights (torchvision {WEIGHTS})"   # how the window offers them
-META_KEY = "torchvision"
 _HASH = re.compile(r"-([a-f0-9]*)\.")   # torch.hub's HASH_REGEX: resnet18-f37072fd.pth -> f37072fd
 
 
@@ -54,12 +52,6 @@ class Pretrained:
     def missing_sentence(self, why: str) -> str:
         return (f"{self.file_name} (torchvision's {self.model} {self.weights} weights) is not in {self.folder} "
                 f"and {why}: put it there (from {self.url}).")
-
-
-def torchvision_model(graph) -> str | None:
-    """The torchvision builder whose names and layers the document has, or None."""
-    name = graph.meta.get(META_KEY) if graph is not None else None
-    return name if isinstance(name, str) and name else None
 
 
 def hub_folder() -> Path:

@@ -30,3 +30,19 @@ def is_preset_path(path) -> bool:
     path = Path(path)
     return path.suffix == ".json" and preset_path(path.stem) is not None \
         and preset_path(path.stem).resolve() == path.resolve()
+
+
+# ---- torchvision's networks ------------------------------------------------------------------
+# A document whose layers are named as one of torchvision's builders says which in
+# meta["torchvision"] (the presets vgg11/13/16/19, resnet18/34/50, resnet18_transfer);
+# the window and `train --weights torchvision` then offer that builder's ImageNet weights
+# (designer.compile.pretrained fetches them).
+TORCHVISION_KEY = "torchvision"
+PRETRAINED_WEIGHTS = "IMAGENET1K_V1"
+PRETRAINED_CHOICE = f"ImageNet weights (torchvision {PRETRAINED_WEIGHTS})"
+
+
+def torchvision_model(graph) -> str | None:
+    """The torchvision builder whose names and layers the document has, or None."""
+    name = graph.meta.get(TORCHVISION_KEY) if graph is not None else None
+    return name if isinstance(name, str) and name else None

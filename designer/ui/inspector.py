@@ -15,13 +15,15 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QLabel, QLineEdit, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from designer.graph.errors import GraphError
 from designer.graph.format import count, shape as fmt_shape
 from designer.graph.model import SetField, SetParam
+from designer.graph.presets import PRETRAINED_CHOICE, torchvision_model
 from designer.ui.observing import Connections, ObservingPanel
+from designer.ui.training import PRETRAINED_ACTION
 from designer.ui.param_editors import ParamField, error_colour, warning_colour
 
 MAX_LABEL = 200
@@ -125,6 +127,14 @@ class InspectorPanel(ObservingPanel, QWidget):
         lay.addWidget(self._title)
         lay.addWidget(self._subtitle)
         lay.addWidget(self._doc)
+        # a network that is torchvision's: start it from torchvision's ImageNet weights
+        self._pretrained = QPushButton(f"Load {PRETRAINED_CHOICE}")
+        self._pretrained.setToolTip("The weights torchvision trained on ImageNet, from torch hub's cache "
+                                    "(downloaded there the first time); the Train panel's Fine-tune tab reports "
+                                    "which layers they fill")
+        self._pretrained.clicked.connect(self._load_pretrained)
+        self._pretrained.setVisible(False)
+        lay.addWidget(self._pretrained, 0, Qt.AlignmentFlag.AlignLeft)
 
         self._block_head = _Section("Block")
         self._label_edit = QLineEdit()
@@ -327,6 +337,7 @@ class InspectorPanel(ObservingPanel, QWidget):
                 self._show_node(nodes[0])
             else:
                 self._show_many(nodes)
+            self._pretrained.setVisible(not nodes and torchvision_model(self.controller.graph) is not None)
         finally:
             self._updating = False
 
@@ -340,6 +351,12 @@ class InspectorPanel(ObservingPanel, QWidget):
                             ((self._problems_head, self._problems), problems)):
             for w in widgets:
                 w.setVisible(on)
+
+    def _load_pretrained(self):
+        """The window's Training ▸ Load ImageNet Weights (the Train panel loads and reports)."""
+        action = getattr(self.window(), "actions", {}).get(PRETRAINED_ACTION)
+        if action is not None:
+            action.trigger()
 
     def _show_document(self):
         meta = self.controller.graph.meta

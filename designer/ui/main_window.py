@@ -231,7 +231,8 @@ class MainWindow(QMainWindow):
         from .preset_gallery import PresetGalleryDialog
         dialog = PresetGalleryDialog(self)
         if dialog.exec() and dialog.chosen_name():
-            self.open_source(dialog.chosen_name())
+            if self.open_source(dialog.chosen_name()) and dialog.with_pretrained():
+                self.actions[training.PRETRAINED_ACTION].trigger()   # the Train panel loads and reports
 
     def open_dialog(self):
         start = str(self.controller.path.parent) if self.controller.path else str(Path.home())

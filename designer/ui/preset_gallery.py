@@ -18,12 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import (QFileSystemWatcher, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, QTimer,
                             Signal)
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QLabel, QLineEdit, QListView, QStyle,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QLabel, QLineEdit, QListView, QStyle,
                                QStyledItemDelegate, QVBoxLayout, QWidget)
 
 from designer.graph.errors import GraphError
 from designer.graph.format import count
-from designer.graph.presets import PRESET_DIR, preset_names, preset_path
+from designer.graph.presets import PRESET_DIR, PRETRAINED_CHOICE, TORCHVISION_KEY, preset_names, preset_path
 from designer.ui.param_editors import error_colour
 from designer.ui.thumbnail import GraphThumbnail
 
@@ -49,6 +49,7 @@ class PresetCard:
     problem: str = ""              # why the file cannot be used, shown on the card
     thumbnail: GraphThumbnail | None = None
     analysed: bool = False
+    torchvision: str = ""          # the torchvision builder it equals: ImageNet weights can start it
 
     @property
     def search_text(self) -> str:
@@ -86,6 +87,7 @@ def card_for(name: str) -> PresetCard | None:
         card.paper = str(meta.get("paper") or "")
         card.authors = str(meta.get("authors") or "")
         card.year = str(meta.get("year") or "")
+        card.torchvision = str(meta.get(TORCHVISION_KEY) or "")
     except (OSError, ValueError, AttributeError) as exc:
         card.problem = f"cannot be read: {exc}"
         card.analysed = True
@@ -451,8 +453,12 @@ class PresetGalleryDialog(QDialog):
         self.gallery.current_changed.connect(self._update_open)
         # a card may turn out unreadable once analysed: Open must follow
         self.gallery.model.dataChanged.connect(lambda *_: self._update_open(self.gallery.current_name()))
+        self.pretrained = QCheckBox(f"Start from {PRETRAINED_CHOICE}")
+        self.pretrained.setToolTip("For the networks that are torchvision's (VGG 11/13/16/19, ResNet-18/34/50, "
+                                   "the transfer preset): its ImageNet weights, from torch hub's cache")
         lay = QVBoxLayout(self)
         lay.addWidget(self.gallery, 1)
+        lay.addWidget(self.pretrained)
         lay.addWidget(self.buttons)
         self.resize(CARD_SIZE.width() * 3 + 80, CARD_SIZE.height() * 2 + 130)
         self._update_open(self.gallery.current_name())
@@ -462,6 +468,10 @@ class PresetGalleryDialog(QDialog):
         """The preset chosen, or None when the dialog was cancelled."""
         return self._chosen
 
+    def with_pretrained(self) -> bool:
+        """Start the chosen preset from torchvision's ImageNet weights?"""
+        return self.pretrained.isEnabled() and self.pretrained.isChecked()
+
     def _on_chosen(self, name: str):
         self._chosen = name
         self.accept()
@@ -469,3 +479,4 @@ class PresetGalleryDialog(QDialog):
     def _update_open(self, name: str):
         card = self.gallery.card(name) if name else None
         self._open.setEnabled(card is not None and not card.problem)
+        self.pretrained.setEnabled(card is not None and bool(card.torchvision))

@@ -14,6 +14,7 @@ from ..contributions import ActionDecl, CloseHook, Contributions, DockDecl, Menu
 DOCK_KEY = "training"
 MENU = "training"
 EXPORT_MENU = "file.export_trained"
+PRETRAINED_ACTION = "train_imagenet_weights"   # Load ImageNet Weights: the inspector and the gallery trigger it
 
 
 def contributions(window) -> Contributions:
@@ -30,6 +31,7 @@ def contributions(window) -> Contributions:
         ActionDecl("train_pause", action=panel.pause_action, places=(Place(MENU, "1_run", 2),)),
         ActionDecl("train_stop", action=panel.stop_action, places=(Place(MENU, "1_run", 3),)),
         ActionDecl("train_folder", action=panel.open_folder_action, places=(Place(MENU, "2_run_files", 1),)),
+        ActionDecl(PRETRAINED_ACTION, action=panel.finetune.pretrained_action, places=(Place(MENU, "3_weights", 1),)),
     ]
     if panel.export_actions:
         menus.append(MenuDecl(EXPORT_MENU, "Export &Trained Model", parent="file", group="3_export", order=2))
@@ -46,4 +48,4 @@ def contributions(window) -> Contributions:
                          close_hooks=[CloseHook(may_close=panel.confirm_close, closed=panel.shutdown)])
 
 
-__all__ = ["DOCK_KEY", "contributions"]
+__all__ = ["DOCK_KEY", "PRETRAINED_ACTION", "contributions"]

@@ -1,6 +1,8 @@
 """Fine-tuning: start from trained weights, freeze what should stay, replace the head.
 
-- Load weights into the drawing from a run's checkpoint or a .pt file, through the
+- Load weights into the drawing from torchvision's ImageNet weights (for a network that
+  is torchvision's: designer.compile.pretrained, from torch hub's cache or downloaded),
+  a run's checkpoint or a .pt file, through the
   safe loader (designer.compile.transfer): a report says which layers matched by
   name and shape, which are missing, which have another shape. The fitting weights
   become the document's weights (designer.document.Document.weights), so the next
@@ -15,12 +17,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
 from designer.graph.errors import GraphError
 from designer.graph.format import shape as fmt_shape
 from designer.graph.model import SetField, SetParam
+from designer.graph.presets import PRETRAINED_CHOICE, torchvision_model
 from designer.train import run_listing as run_folders
 
 from .. import theme
@@ -48,6 +52,17 @@ def match_weights(graph_copy, path: Path):
     never the live one: this runs on a thread while the person may be editing."""
     from designer.compile.checkpoint import fit_weights
     return fit_weights(graph_copy, weights_in_file(path))
+
+
+def match_pretrained(graph_copy, model: str):
+    """(torchvision's ImageNet weights of `model` that fit the drawing, the report): the file
+    from torch hub's cache, downloaded there first when missing (hash checked)."""
+    from designer.compile.checkpoint import fit_weights
+    from designer.compile.pretrained import fetch
+    return fit_weights(graph_copy, fetch(model, progress=False))
+
+
+PRETRAINED = "torchvision:"   # the source list's entry for the ImageNet weights
 
 
 def report_text(report) -> str:
@@ -101,6 +116,10 @@ class FineTunePanel(QWidget):
         self.forget_button = QPushButton("Forget")
         self.forget_button.setToolTip("Train from freshly initialised weights again")
         self.forget_button.clicked.connect(self.forget)
+        self.pretrained_action = QAction(f"Load {PRETRAINED_CHOICE}", self)
+        self.pretrained_action.setToolTip("Start from the weights torchvision trained on ImageNet (its file in "
+                                          "torch hub's cache, downloaded there the first time)")
+        self.pretrained_action.triggered.connect(self.load_pretrained)
         self.weights_status = QLabel()
         self.weights_status.setWordWrap(True)
         self.report = QLabel()
@@ -167,13 +186,22 @@ class FineTunePanel(QWidget):
         controller.analysis_changed.connect(self._on_analysis)
         controller.graph_replaced.connect(self._on_graph_replaced)
         self._on_analysis(controller.analysis)
+        self._fill_sources()
         self._show_weights()
 
     # ---- weights ---------------------------------------------------------------------------------
     def set_runs(self, records) -> None:
         self.runs = list(records)
+        self._fill_sources()
+
+    def _fill_sources(self) -> None:
+        """The ImageNet weights (when the network is torchvision's), then the runs' checkpoints."""
         current = self.source.currentData()
         self.source.clear()
+        model = torchvision_model(self.controller.graph)
+        self.pretrained_action.setEnabled(model is not None)
+        if model is not None:
+            self.source.addItem(f"{PRETRAINED_CHOICE} · {model}", PRETRAINED)
         for r in self.runs:
             for name, what in ((run_folders.BEST, "best epoch"), (run_folders.LAST, "last checkpoint")):
                 if r.file(name).is_file():
@@ -186,8 +214,20 @@ class FineTunePanel(QWidget):
 
     def load_selected(self) -> None:
         path = self.source.currentData()
-        if path:
+        if path == PRETRAINED:
+            self.load_pretrained()
+        elif path:
             self.load(Path(path))
+
+    def load_pretrained(self) -> None:
+        """torchvision's ImageNet weights (on a thread: the first time they are downloaded)."""
+        model = torchvision_model(self.controller.graph)
+        if model is None:
+            self.report.setText("This network is not one of torchvision's: there are no ImageNet weights for it.")
+            return
+        self.report.setText(f"Reading torchvision's {model} weights from torch hub's cache (downloading them "
+                            "there the first time)…")
+        self._start(PRETRAINED_CHOICE, match_pretrained, model)
 
     def choose_file(self) -> None:
         start = str(self.controller.path.parent) if self.controller.path else str(Path.home())
@@ -199,29 +239,38 @@ class FineTunePanel(QWidget):
     def load(self, path: Path) -> None:
         """Match the file's weights against the drawing (on a thread) and attach those that fit."""
         self.report.setText(f"Reading {path.name}…")
+        origin = f"{path.parent.name}/{path.name}" if path.name in (run_folders.BEST, run_folders.LAST) else path.name
+        self._start(origin, match_weights, path)
+
+    def _start(self, origin: str, work, source) -> None:
         self.load_button.setEnabled(False)
         self.file_button.setEnabled(False)
-        self._loading = (path, self.controller.graph)
-        self._job.start(match_weights, self.controller.graph.copy(), path)
+        self.pretrained_action.setEnabled(False)
+        self._loading = (origin, self.controller.graph)
+        self._job.start(work, self.controller.graph.copy(), source)
 
-    def _on_loaded(self, token, result) -> None:
+    def _loading_done(self) -> None:
         self.load_button.setEnabled(self.source.currentData() is not None)
         self.file_button.setEnabled(True)
+        self.pretrained_action.setEnabled(torchvision_model(self.controller.graph) is not None)
+
+    def _on_loaded(self, token, result) -> None:
+        self._loading_done()
         if not self._job.is_latest(token):
             return
-        path, graph = self._loading
+        origin, graph = self._loading
         fitting, report = result
         if graph is not self.controller.graph:
             self.report.setText("Another document was opened meanwhile; nothing was loaded.")
             return
-        self.loaded_from = f"{path.parent.name}/{path.name}" if path.name in (run_folders.BEST, run_folders.LAST) \
-            else path.name
+        self.loaded_from = origin
         self.report.setText(report_text(report))
+        if origin == PRETRAINED_CHOICE:
+            self.controller.message.emit(f"{PRETRAINED_CHOICE}: {report}")
         self.controller.document.merge_weights(fitting)   # the document announces it: _on_document_weights
 
     def _on_load_failed(self, token, message) -> None:
-        self.load_button.setEnabled(self.source.currentData() is not None)
-        self.file_button.setEnabled(True)
+        self._loading_done()
         if self._job.is_latest(token):
             self.report.setText(f"Nothing was loaded: {message}")
 
@@ -252,6 +301,7 @@ class FineTunePanel(QWidget):
     def _on_graph_replaced(self, _graph) -> None:
         self.loaded_from = ""
         self.report.setText("")
+        self._fill_sources()
         self._show_weights()
 
     # ---- freezing --------------------------------------------------------------------------------
