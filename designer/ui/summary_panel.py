@@ -21,7 +21,7 @@ from PySide6.QtCore import (QAbstractItemModel, QItemSelection, QItemSelectionMo
                             QSortFilterProxyModel, Qt)
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QStyle, QStyledItemDelegate,
-                               QTreeView, QVBoxLayout, QWidget)
+                               QTabWidget, QTreeView, QVBoxLayout, QWidget)
 
 from designer.graph.summary import Row, build_rows, headline, row_structure, totals
 from designer.ui.observing import Connections, ObservingPanel
@@ -255,13 +255,24 @@ class SummaryPanel(ObservingPanel, QWidget):
         self._errors.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._errors.linkActivated.connect(self._on_error_link)
 
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        table = QWidget()
+        lay = QVBoxLayout(table)
+        lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
         lay.addWidget(self.view, 1)
         lay.addWidget(self._totals)
         lay.addWidget(self._formula)
         lay.addWidget(self._errors)
+        # the Fit view (measured time and memory) draws its share bars with this module's delegate
+        from designer.ui.fit_view import FitView
+        self.fit_view = FitView(controller)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(table, "Table")
+        self.tabs.addTab(self.fit_view, "Fit")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(self.tabs)
 
         self._connections = Connections()
         self.attach()
@@ -285,6 +296,10 @@ class SummaryPanel(ObservingPanel, QWidget):
 
     def totals_text(self) -> str:
         return self._totals_plain
+
+    def detach(self):
+        super().detach()
+        self.fit_view.detach()   # and ends a measurement still running
 
     # ---- observing (see ObservingPanel) ---------------------------------------------------------
     def _catch_up(self):
