@@ -2,7 +2,8 @@
 metrics.csv, last.pt, best.pt, model.pt). Runs unchanged under
 `torchrun --nproc_per_node=N` (DistributedDataParallel; only rank 0 prints and writes).
 Ctrl-C stops after the current step and saves; --resume continues the run in --out.
-Exits 0 when done, 1 when training stopped on an error (a NaN loss, out of memory),
+Exits 0 when done, 1 when training stopped on an error (a NaN loss, out of memory,
+a full disk: one line and a hint; a bug: its traceback goes to DIR/error.txt),
 2 with one line when the document, the settings or the dataset cannot be used."""
 from __future__ import annotations
 
@@ -213,6 +214,11 @@ def run(args) -> int:
     previous = signal.signal(signal.SIGINT, stop_softly)
     try:
         last = trainer.run()
+    except KeyboardInterrupt:   # the second Ctrl-C: last.pt of the last epoch stays as it was
+        print("aborted", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - a bug: the engine has said so in one line, the traceback is in error.txt
+        return 1
     finally:
         signal.signal(signal.SIGINT, previous)
     if isinstance(last, Done):

@@ -13,8 +13,25 @@ from designer.compile.safe_load import load_torch_file
 
 
 def save(state: dict, path: Path) -> None:
-    with atomic_path(path) as tmp:
+    """Write atomically; a full or read-only disk raises designer.atomic.WriteFailed
+    (torch's own "unexpected pos" included), with the previous file untouched."""
+    with atomic_path(path, size_hint=tensor_bytes(state) + PICKLE_BYTES) as tmp:
         torch.save(state, tmp)
+
+
+PICKLE_BYTES = 16 << 10   # the rest of a checkpoint: settings, positions, the Python random state
+TENSOR_RECORD = 256       # a tensor's zip record beyond its data: headers, name, alignment
+
+
+def tensor_bytes(obj) -> int:
+    """The bytes torch.save writes for the tensors in a nest of dicts, lists and tuples."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size() + TENSOR_RECORD
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
 
 
 def load(path: Path) -> dict:

@@ -18,26 +18,29 @@ epoch), "global_step", "time_s", "best", "meter", "rng", "config", "task"}.
 """
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import time
+import traceback
 
 import torch
 from torch import nn
 
+from designer.atomic import WriteFailed, write_failure
 from designer.graph.format import shape as fmt_shape
 
-from . import checkpoint, distributed
+from . import checkpoint, distributed, memory
 from .augment import Augmenter, channel_stats
 from .batches import Batches, chunks, epoch_order, prepare, shard
 from .config import TrainConfig
 from .datasets import FileSet, open_dataset
 from .device import amp_dtype, describe, pick_device, tune_for
 from .errors import TrainSetupError, TrainStepError
-from .events import Checkpoint, Done, Epoch, Error, Event, Log, Started, Step
+from .events import CRASH, SETUP, STEP, Checkpoint, Done, Epoch, Error, Event, Log, Started, Step
 from .metrics_log import MetricsLog, columns_for
 from .optim import Schedule, make_optimizer
-from .run_folder import BEST, LAST, METRICS, MODEL, RunFolder
+from .run_folder import BEST, ERROR, LAST, METRICS, MODEL, RunFolder
 from .tasks import Batch, Meter, StepContext, choose_task, data_input_shape, make_task
 
 GPU_LOG_EVERY = 20
@@ -60,6 +63,8 @@ class Trainer:
         self.procs = distributed.Processes()
         self.log: MetricsLog | None = None
         self._stop_agreed = False  # under torchrun: a stop every process has heard of
+        self.kept: dict | None = None   # {"epoch", "global_step"} of the last.pt on disk, once there is one
+        self.phase = "setup"            # setup | step | validation | saving: where an error happened
 
     # ---- control, from any thread ----------------------------------------------------------------
     def pause(self) -> None:
@@ -81,16 +86,22 @@ class Trainer:
             self._setup()
             return self._train()
         except TrainSetupError as exc:
-            return self._error(str(exc), "", "setup")
+            return self._error(str(exc), "", SETUP)
         except TrainStepError as exc:
-            return self._error(str(exc), exc.hint, "step")
+            return self._error(_one_line(str(exc)), exc.hint, STEP)
+        except WriteFailed as exc:
+            return self._error(*self._write_failed(exc), STEP)
         except Exception as exc:
-            self._error(f"Training stopped on an unexpected error: {type(exc).__name__}: {exc}",
-                        "This is a bug in Network Designer; the run folder keeps the last checkpoint.", "crash")
+            if memory.is_out_of_memory(exc) or memory.loader_killed(exc):
+                return self._error(*self._out_of_memory(exc), STEP)
+            self._crash(exc)
             raise
         finally:
             if self.log is not None:
-                self.log.close()
+                try:
+                    self.log.close()
+                except OSError:
+                    pass   # the rows it could not write were reported when they failed
             self.procs.close()
             torch.set_num_threads(threads)  # `threads` was for this run, not for the whole process
 
@@ -101,10 +112,68 @@ class Trainer:
     def _log(self, message: str) -> None:
         self.emit(Log(message))
 
-    def _error(self, message: str, hint: str, kind: str) -> Error:
-        event = Error(message, hint, kind)
+    def _error(self, message: str, hint: str, kind: str, trace: str = "") -> Error:
+        event = Error(message, hint, kind, trace)
         self.emit(event)
         return event
+
+    # ---- faults, in words --------------------------------------------------------------------------
+    def _kept_text(self) -> str:
+        if self.kept is None:
+            return "no checkpoint was written yet"
+        return f"the checkpoint of epoch {self.kept['epoch']} is kept ({LAST}, step {self.kept['global_step']})"
+
+    def _write_failed(self, exc: WriteFailed) -> tuple[str, str]:
+        """A full (or read-only, or forbidden) disk: what, where, how much, and what is kept."""
+        if self.kept is None:
+            return (f"{exc.reason()}; {self._kept_text()}.",
+                    "Free space and start the run again into an empty folder." if exc.full else
+                    "Choose a run folder you can write to.")
+        return (f"{exc.reason()}; {self._kept_text()}.",
+                ("Free space, then resume the run" if exc.full else "Make the folder writable, then resume the run")
+                + " (on the command line: --resume).")
+
+    def _out_of_memory(self, exc: BaseException) -> tuple[str, str]:
+        """Out of memory on any device: where, with which batch, and a batch that fits."""
+        self._free_memory(exc)
+        device = getattr(self, "device", None)
+        on = device.type if device is not None else "this machine"
+        batch = self.config.batch_size
+        if self.phase == "setup" or device is None:
+            where = "before the first step"
+        elif self.phase == "validation":
+            where = f"in validation after step {self.global_step}"
+        elif self.phase == "saving":
+            where = f"while saving after step {self.global_step}"
+        else:
+            where = f"at step {self.global_step + 1}"
+        message = f"Out of memory {where} with a batch of {batch} on {on}."
+        killed = memory.loader_killed(exc)
+        if killed:
+            message = f"Out of memory {where} with a batch of {batch} on {on}: a data-loader worker was " \
+                      f"killed by the system ({killed.rstrip('.')})."
+        analysis = getattr(self, "analysis", None)
+        if analysis is None:
+            return message, "Try a smaller batch size or a smaller input."
+        estimate = memory.Estimate(analysis.total_params, analysis.activation_bytes, self.config.optimizer)
+        _batch, hint = memory.suggest_batch(estimate, batch, memory.free_bytes(device) if device else None)
+        if device is not None and device.type == "cuda" and self.config.amp == "off":
+            hint += " Mixed precision (bf16) halves the activations."
+        return message, hint
+
+    def _crash(self, exc: BaseException) -> None:
+        """A truly unexpected exception: one line, and the traceback in error.txt."""
+        trace = traceback.format_exc()
+        kept = self._kept_text()
+        where = self.folder.file(ERROR)
+        try:
+            self.folder.path.mkdir(parents=True, exist_ok=True)
+            where.write_text(trace, encoding="utf-8")
+            told = f"the traceback is in {where}"
+        except OSError:
+            told = "the traceback could not be written to the run folder"
+        self._error(f"Training stopped on an unexpected error: {type(exc).__name__}: {exc}",
+                    f"This is a bug in Network Designer; {told}, and {kept}.", CRASH, trace)
 
     # ---- setup: everything that can be refused is refused here, before the first step -----------
     def _setup(self) -> None:
@@ -112,7 +181,7 @@ class Trainer:
         config.validate()
         self.folder.check(self.resuming)
         procs.barrier()  # every process has looked before rank 0 writes
-        analysis = graph.analyze()
+        self.analysis = analysis = graph.analyze()
         if analysis.errors:
             node, msg = analysis.errors[0]
             more = f" (and {len(analysis.errors) - 1} more)" if len(analysis.errors) > 1 else ""
@@ -126,7 +195,7 @@ class Trainer:
         self.source = source = open_dataset(config.dataset, shape, val_fraction=config.val_fraction,
                                             limit=config.limit, size_hw=config.size_hw())
         if config.image_size is not None and kind != "gan":
-            analysis = graph.analyze(source.input_shape)
+            self.analysis = analysis = graph.analyze(source.input_shape)
             if analysis.errors:
                 node, msg = analysis.errors[0]
                 raise TrainSetupError(f"With {source.name} images of {fmt_shape(source.input_shape)} "
@@ -205,6 +274,8 @@ class Trainer:
                           columns=list(self.columns), run_dir=str(self.folder.path)))
         self._log(f"{source.name}: {source.note}; {len(source.train)} for training, {len(source.val)} for "
                   f"validation; {task.describe()} on {describe(device)}")
+        for warning in source.warnings:
+            self._log(warning)
 
     def _starting_weights(self, graph) -> dict | None:
         """The weights the networks start from: the document's, overlaid with the fitting
@@ -259,9 +330,13 @@ class Trainer:
     def _save(self, name: str, meter: Meter | None) -> None:
         if not self.procs.main:
             return
+        phase, self.phase = self.phase, "saving"
         self.log.flush()
         path = self.folder.file(name)
         checkpoint.save(self._state(meter), path)
+        if name == LAST:
+            self.kept = {"epoch": self.epoch, "global_step": self.global_step}
+        self.phase = phase
         self.emit(Checkpoint(name.split(".")[0], str(path), self.epoch, self.global_step))
 
     def _load_checkpoint(self) -> None:
@@ -286,6 +361,7 @@ class Trainer:
             if n in state["scalers"]:
                 s.load_state_dict(state["scalers"][n])
         self.epoch, self.step, self.global_step = state["epoch"], state["step"], state["global_step"]
+        self.kept = {"epoch": self.epoch, "global_step": self.global_step}
         self.time_offset = float(state["time_s"])
         self.best = state["best"]
         self.meter_state = state["meter"]
@@ -374,18 +450,9 @@ class Trainer:
         return Batch(inp, y, m, images)
 
     def _one_step(self, x, y, m, meter: Meter) -> None:
+        self.phase = "step"   # out of memory from here on is reported at this step (run: _out_of_memory)
         batch = self.make_batch(x, y, m, train=True)
-        try:
-            values = self.task.train_step(batch, self.ctx, meter)
-        except torch.OutOfMemoryError:
-            del batch
-            self._free_memory()
-            raise TrainStepError(
-                f"The {self.device.type.upper()} ran out of memory at step {self.global_step + 1} with a batch "
-                f"of {self.config.batch_size}.",
-                f"Try a batch size of {max(1, self.config.batch_size // 2)}"
-                + (", or mixed precision (bf16)" if self.config.amp == "off" and self.device.type == "cuda" else "")
-                + ", or a smaller input.") from None
+        values = self.task.train_step(batch, self.ctx, meter)
         for s in self.schedules.values():
             s.after_step()
         self.step += 1
@@ -396,11 +463,18 @@ class Trainer:
         if len(self._pending) >= self.log_every:
             self._flush()
 
-    def _free_memory(self) -> None:
-        self._pending.clear()
-        for o in self.optimizers.values():
+    def _free_memory(self, exc: BaseException | None = None) -> None:
+        """Let go of what the failed step held: its frames (kept alive by the exception's
+        traceback), the gradients and the pending step values."""
+        if exc is not None:
+            traceback.clear_frames(exc.__traceback__)
+            exc.__traceback__ = None
+        getattr(self, "_pending", []).clear()
+        for o in getattr(self, "optimizers", {}).values():
             o.zero_grad(set_to_none=True)
-        if self.device.type == "cuda":
+        gc.collect()
+        device = getattr(self, "device", None)
+        if device is not None and device.type == "cuda":
             torch.cuda.empty_cache()
 
     def _lr(self) -> float:
@@ -504,6 +578,7 @@ class Trainer:
             net.eval()
         meter, first = Meter(), None
         index = shard(len(self.source.val), procs.rank, procs.world)
+        self.phase = "validation"
         try:
             for x, y, m in self.val_batches.iterate(list(torch.split(index, self.per_rank_batch))):
                 batch = self.make_batch(x, y, m, train=False)
@@ -512,6 +587,7 @@ class Trainer:
                     first = batch
         finally:
             self._train_mode()
+        self.phase = "step"
         return task.summarize(meter.totals(procs.all_reduce_sum)), first
 
     def _pictures(self, batch: Batch | None) -> dict:
@@ -539,12 +615,28 @@ class Trainer:
         from designer.compile.export import export_torchscript  # scripted, on the CPU, atomically
         module = self.task.export_module()
         path = self.folder.file(MODEL)
+        self.phase = "saving"
         try:
             export_torchscript(module, path)
+        except WriteFailed:
+            raise   # a full disk stops the run with what is kept
         except Exception as exc:  # noqa: BLE001 - the checkpoints still hold the weights
+            failure = write_failure(exc, path)
+            if failure is not None:
+                raise failure from exc
             self._log(f"model.pt could not be written ({exc}); last.pt holds the weights")
             return
         self.emit(Checkpoint("model", str(path), self.epoch, self.global_step))
+
+
+def _one_line(text: str) -> str:
+    """An error raised in a DataLoader worker comes back with the worker's traceback in its
+    text ("Caught X in DataLoader worker process 0. Original Traceback …"): its last line."""
+    if "Original Traceback" not in text:
+        return text
+    last = text.strip().splitlines()[-1]
+    head, sep, rest = last.partition(": ")
+    return rest if sep and " " not in head else last
 
 
 def train(graph, config: TrainConfig, run_dir, on_event=None, resume: bool = False) -> Done | Error:

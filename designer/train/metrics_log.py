@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import csv
 import math
-import os
+from contextlib import contextmanager
 from pathlib import Path
+
+from designer.atomic import atomic_path, write_failure
 
 BASE_COLUMNS = ["kind", "epoch", "step", "global_step", "time_s", "lr", "samples_per_s", "loss"]
 
@@ -37,17 +39,32 @@ def columns_for(step_names, metric_names) -> list[str]:
 
 
 class MetricsLog:
+    """Appends rows; a disk that refuses them raises designer.atomic.WriteFailed (the rows
+    written before stay, and a resume drops any half row past its checkpoint)."""
+
     def __init__(self, path: Path, columns: list[str], resume_step: int | None = None):
         self.path = Path(path)
         self.columns = columns
-        if resume_step is not None and self.path.exists():
-            self._truncate(resume_step)
-            self.file = open(self.path, "a", newline="", encoding="utf-8")
-            self.writer = csv.writer(self.file)
-        else:
-            self.file = open(self.path, "w", newline="", encoding="utf-8")
-            self.writer = csv.writer(self.file)
-            self.writer.writerow(columns)
+        self.file = None
+        with self._refusal():
+            if resume_step is not None and self.path.exists():
+                self._truncate(resume_step)
+                self.file = open(self.path, "a", newline="", encoding="utf-8")
+                self.writer = csv.writer(self.file)
+            else:
+                self.file = open(self.path, "w", newline="", encoding="utf-8")
+                self.writer = csv.writer(self.file)
+                self.writer.writerow(columns)
+
+    @contextmanager
+    def _refusal(self):
+        try:
+            yield
+        except OSError as exc:
+            failure = write_failure(exc, self.path, kept=self.path.exists())
+            if failure is None or failure is exc:
+                raise
+            raise failure from exc
 
     def _truncate(self, last_step: int) -> None:
         with open(self.path, newline="", encoding="utf-8") as f:
@@ -57,22 +74,23 @@ class MetricsLog:
             header, body = self.columns, []  # another task's file: start it again
         gs = header.index("global_step")
         keep = [r for r in body if len(r) == len(header) and int(r[gs]) <= last_step]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(header)
             w.writerows(keep)
-        os.replace(tmp, self.path)
 
     def write(self, row: dict) -> None:
-        self.writer.writerow([_cell(row.get(c)) for c in self.columns])
+        with self._refusal():
+            self.writer.writerow([_cell(row.get(c)) for c in self.columns])
 
     def flush(self) -> None:
-        self.file.flush()
+        with self._refusal():
+            self.file.flush()
 
     def close(self) -> None:
-        if not self.file.closed:
-            self.file.close()
+        if self.file is not None and not self.file.closed:
+            with self._refusal():
+                self.file.close()
 
 
 def _cell(v) -> str:

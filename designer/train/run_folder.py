@@ -8,6 +8,7 @@ Written by the engine (RunFolder, below):
     best.pt       the checkpoint of the best validation epoch (classification: accuracy,
                   segmentation: mean IoU, VAE: loss; GAN: the last epoch)
     model.pt      the trained network as TorchScript (a GAN's generator), written at the end
+    error.txt     the traceback of an unexpected error (a bug), when a run ends on one
 
 Written beside them by the window, so that a run can be listed, looked at, exported
 and resumed later (designer.train.run_listing reads them):
@@ -29,6 +30,7 @@ from .config import TrainConfig
 from .errors import TrainSetupError
 
 CONFIG, METRICS, LAST, BEST, MODEL = "config.json", "metrics.csv", "last.pt", "best.pt", "model.pt"
+ERROR = "error.txt"
 DOCUMENT, META, INIT_WEIGHTS, RESULTS = "document.json", "run.json", "init_weights.pt", "results"
 
 

@@ -26,8 +26,12 @@ from .events import CRASH, SETUP, TERMINAL, Error, Event, from_dict, to_dict
 
 def _main(document_json: str, config_dict: dict, run_dir: str, resume: bool, events, pause, stop,
           init_weights: str | None = None) -> None:
+    ended = []   # the engine's last event has gone out: nothing is sent after it
+
     def send(event: Event) -> None:
         events.put(to_dict(event))   # plain dicts through the pipe: only events.py knows their keys
+        if isinstance(event, TERMINAL):
+            ended.append(event)
 
     try:
         from designer.graph.errors import GraphError
@@ -44,6 +48,8 @@ def _main(document_json: str, config_dict: dict, run_dir: str, resume: bool, eve
         Trainer(graph, config, run_dir, send, resume=resume, stop_event=stop, pause_event=pause,
                 init_weights=init_weights).run()
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the window hears of it
+        if ended:
+            return   # the engine has said it (a bug: with its traceback in the run folder's error.txt)
         send(Error(f"The training process failed: {type(exc).__name__}: {exc}",
                    "This is a bug in Network Designer; the traceback below says where.", CRASH,
                    traceback.format_exc()))
@@ -102,8 +108,20 @@ class TrainingHandle:
 
 def died(exitcode) -> Error:
     """The Error for a training process that ended without a last event."""
+    if exitcode is not None and exitcode < 0:
+        import signal
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "an unknown signal"
+        if -exitcode == getattr(signal, "SIGKILL", 9):
+            return Error(f"The training process ended unexpectedly: it was killed (signal {-exitcode}, {name}).",
+                         "The system kills a process that takes too much memory; if you did not end it, try a "
+                         "smaller batch size.", CRASH)
+        return Error(f"The training process ended unexpectedly (signal {-exitcode}, {name}).",
+                     "This is a bug in Network Designer or in PyTorch.", CRASH)
     return Error(f"The training process ended unexpectedly (exit code {exitcode}).",
-                 "It may have run out of memory; try a smaller batch size.", CRASH)
+                 "This is a bug in Network Designer or in PyTorch.", CRASH)
 
 
 def start_worker(document_json, config_dict: dict, run_dir, resume: bool = False,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
-from designer.atomic import atomic_path
+from designer.atomic import WriteFailed, atomic_path, pid_alive
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import from_dict, to_dict
 
@@ -30,18 +30,6 @@ def recovery_dir() -> Path:
     path = data_dir() / "recovery"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True   # exists, owned by someone else
-    return True
 
 
 @dataclass
@@ -69,7 +57,7 @@ def pending() -> list[Recovery]:
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
             pid = int(data["pid"])
-            if _alive(pid):
+            if pid_alive(pid):
                 continue
             found.append(Recovery(file, Path(data["path"]) if data.get("path") else None,
                                   str(data.get("title") or "Untitled"), float(data.get("time", 0))))
@@ -85,6 +73,7 @@ class Autosave(QObject):
         super().__init__(parent)
         self.controller = controller
         self.file = recovery_dir() / f"recovery-{os.getpid()}-{next(_counter)}.json"
+        self.failing = False   # the last write failed (said once in the status bar, until one works)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.tick)
@@ -95,7 +84,9 @@ class Autosave(QObject):
         if self.controller.modified:
             self.write()
 
-    def write(self):
+    def write(self) -> bool:
+        """Write the recovery file; a failure is said once (until a write works again) and
+        leaves the document as it is: modified, for the person to save."""
         c = self.controller
         try:
             data = {"recovery": 1, "pid": os.getpid(), "path": str(c.path) if c.path else None,
@@ -103,7 +94,16 @@ class Autosave(QObject):
             with atomic_path(self.file) as tmp:
                 tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         except (OSError, GraphError, TypeError, ValueError) as exc:
-            c.message.emit(f"Autosave failed: {exc}")
+            if not self.failing:
+                why = exc.reason() if isinstance(exc, WriteFailed) else str(exc)
+                c.message.emit(f"Autosave failed ({why}); your changes are only in this window "
+                               "until you save them.")
+            self.failing = True
+            return False
+        if self.failing:
+            c.message.emit("Autosave works again.")
+        self.failing = False
+        return True
 
     def _on_modified(self, modified: bool):
         if not modified:

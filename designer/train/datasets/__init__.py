@@ -90,13 +90,13 @@ def open_dataset(name: str, input_shape: tuple, *, val_fraction: float = 0.2, li
     check_name(name)
     shape, flatten = image_target(tuple(input_shape), size_hw, name, native_channels(name))
     if name.startswith(folder.PREFIX):
-        ds, labels, classes = folder.open_folder(name, shape)
+        ds, labels, classes, warnings = folder.open_folder(name, shape)
         keep = limit_indices(len(labels), limit, name)
         train_idx, val_idx = stratified_split(labels[keep], val_fraction, name)
         train_idx, val_idx = keep[train_idx], keep[val_idx]
         return DataSource(name, FileSet(ds, train_idx.tolist(), labels[train_idx]),
                           FileSet(ds, val_idx.tolist(), labels[val_idx]), classes, shape, flatten,
-                          note=f"{len(labels)} images read from disk as {fmt_shape(shape)}")
+                          note=f"{len(labels)} images read from disk as {fmt_shape(shape)}", warnings=warnings)
     raw = _raw(name, shape, limit)
     keep = limit_indices(len(raw.labels), limit, name)
     labels = raw.labels[keep]
@@ -112,7 +112,8 @@ def open_dataset(name: str, input_shape: tuple, *, val_fraction: float = 0.2, li
 
 def preview_samples(name: str, count: int = 16, shape: tuple | None = None) -> dict:
     """A few training images for a picker: {"images": uint8 N×H×W×C, "labels": [int],
-    "class_names": [str], "masks": uint8 N×H×W or None}. `shape` is the graph's Input
+    "class_names": [str], "masks": uint8 N×H×W or None, "warnings": [str] (files skipped
+    or ignored, e.g. "1 unreadable image skipped: cat/broken.png")}. `shape` is the graph's Input
     (when None: 28×28 for MNIST and Fashion-MNIST, 32×32 otherwise)."""
     check_name(name)
     if shape is None:
@@ -131,7 +132,7 @@ def preview_samples(name: str, count: int = 16, shape: tuple | None = None) -> d
         labels = split.labels[:count].tolist()
         masks = None if split.masks is None else split.masks[:count].numpy()
     return {"images": images.permute(0, 2, 3, 1).contiguous().numpy(), "labels": labels,
-            "class_names": source.class_names, "masks": masks}
+            "class_names": source.class_names, "masks": masks, "warnings": list(source.warnings)}
 
 
 __all__ = ["DataSource", "DatasetInfo", "FileSet", "ImageSet", "available_datasets", "open_dataset",

@@ -50,6 +50,7 @@ class DataSource:
     flatten: bool = False                 # the graph takes vectors: batches are flattened
     mask_classes: int = 0                 # classes in the masks (background included); 0: no masks
     note: str = ""                        # how the images were adapted, for the log
+    warnings: list[str] = field(default_factory=list)   # files skipped or ignored, one line each
 
     @property
     def num_classes(self) -> int:

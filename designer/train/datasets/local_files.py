@@ -84,7 +84,54 @@ def load(name: str) -> RawImages:
             raise TrainSetupError(where_to_put(spec, "downloads are off (DESIGNER_OFFLINE is set)"))
         if not _reachable(spec.host):
             raise TrainSetupError(where_to_put(spec, f"{spec.host} cannot be reached to download it"))
+    else:
+        check_files(spec)
     return _load(name, present(spec))
+
+
+_IDX_MAGIC = {1: 0x801, 3: 0x803}   # dimensions → the magic number of MNIST's IDX files (unsigned bytes)
+
+
+def check_files(spec: LocalSet) -> None:
+    """Refuse, naming the file, a dataset file that is truncated or not what it should
+    be: MNIST's IDX files by their header and length, CIFAR-10's by torchvision's MD5s."""
+    folder = data_dir() / spec.folder
+    name = spec.title.split(" (")[0]
+    if spec.files == _MNIST_FILES:
+        for file in spec.files:
+            _check_idx(folder / file, name)
+        return
+    import hashlib
+    import torchvision.datasets as tvd
+    cls = getattr(tvd, spec.torchvision_class)
+    sums = dict(cls.train_list + cls.test_list)
+    sums[cls.meta["filename"]] = cls.meta["md5"]
+    for file in spec.files:
+        path = folder / file
+        if file not in sums:
+            continue
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != sums[file]:
+            raise TrainSetupError(f"The {name} file {path} is damaged (its MD5 is not the published one); "
+                                  "delete it and download it again, or put a whole copy there.")
+
+
+def _check_idx(path: Path, name: str) -> None:
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(16)
+    dims = 3 if "images" in path.name else 1
+    if len(head) < 4 + 4 * dims or int.from_bytes(head[:4], "big") != _IDX_MAGIC[dims]:
+        raise TrainSetupError(f"The {name} file {path} is not an MNIST data file (it lacks the IDX header); "
+                              "delete it and download it again, or put a whole copy there.")
+    shape = [int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    expected = 4 + 4 * dims + int(np.prod(shape))
+    if size != expected:
+        raise TrainSetupError(f"The {name} file {path} is damaged: it holds {size:,} bytes where its header "
+                              f"promises {expected:,}; delete it and download it again, or put a whole copy there.")
 
 
 @lru_cache(maxsize=2)
@@ -95,7 +142,10 @@ def _load(name: str, have_files: bool) -> RawImages:
     try:
         ds = cls(str(data_dir()), train=True, download=not have_files)
     except Exception as exc:  # noqa: BLE001 - a failed download or a damaged file: say which
-        raise TrainSetupError(where_to_put(spec, f"reading or downloading it failed ({exc})")) from None
+        if have_files:
+            raise TrainSetupError(f"The {spec.title.split(' (')[0]} files in {data_dir() / spec.folder} cannot be "
+                                  f"read ({exc}); delete them and download them again.") from None
+        raise TrainSetupError(where_to_put(spec, f"downloading it failed ({exc})")) from None
     data = ds.data
     if isinstance(data, np.ndarray):       # CIFAR: N×H×W×3
         images = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
