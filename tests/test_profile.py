@@ -128,3 +128,8 @@ def test_structure_key_follows_what_a_measurement_depends_on():
     assert structure_key(graph, input_shape=(1, 64, 64)) != key
     graph.apply(SetParam("c1", "out_channels", 8))
     assert structure_key(graph) != key
+
+
+def test_one_step_fits_runs_a_training_step():
+    from designer.train.profile import one_step_fits
+    assert one_step_fits(load_graph("lenet5").graph, 2, device="cpu") is True

@@ -40,7 +40,6 @@ import bisect
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import sys
 import time
@@ -602,9 +601,10 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is expected here
             if not (run.cuda and _is_oom(exc)):
                 raise
+            failed = size
+        if failed is not None:   # freed here, once the error no longer holds the step's tensors
             inputs = None
             _free(run)
-            failed = size
             notes.append(f"batch {size} does not fit in the GPU's memory")
             break
         batches.append(BatchResult(size, step_ms, size * 1000 / step_ms, int(peak),
@@ -665,6 +665,22 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
     return result
 
 
+def one_step_fits(graph, batch_size: int, device: str = "cuda", input_shape=None, amp: bool = False) -> bool:
+    """Does one training step at `batch_size` run without running out of memory? (For checking
+    a reported largest batch in a fresh process.)"""
+    run = _Run(graph, device, input_shape, amp, None, [])
+    try:
+        run.step(run.batch(batch_size))
+        run.sync()
+        return True
+    except Exception as exc:  # noqa: BLE001 - only out-of-memory means "does not fit"
+        if not _is_oom(exc):
+            raise
+        return False
+    finally:
+        _free(run)
+
+
 def _free(run: _Run) -> None:
     import gc
     run.optimizer.zero_grad(set_to_none=True)
@@ -673,5 +689,5 @@ def _free(run: _Run) -> None:
         run.torch.cuda.empty_cache()
 
 
-__all__ = ["LayerTime", "BatchResult", "Profile", "profile_graph", "structure_key", "as_text", "largest_text",
-           "describe_estimate", "available_ram", "computed_largest", "search_largest"]
+__all__ = ["LayerTime", "BatchResult", "Profile", "profile_graph", "one_step_fits", "structure_key", "as_text",
+           "largest_text", "describe_estimate", "available_ram", "computed_largest", "search_largest"]
