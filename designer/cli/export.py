@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from designer.atomic import WriteFailed
 from designer.cli.load import load_or_exit, parse_shape
 from designer.compile.errors import CompileError
 from designer.compile.export import FORMATS, export, format_for
@@ -42,7 +43,8 @@ def run(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        told = str(exc) if isinstance(exc, WriteFailed) else f"cannot write {args.output}: {exc.strerror or exc}"
+        print(f"error: {told}", file=sys.stderr)
         return 2
     print(f"wrote {path} ({fmt})")
     return 0

@@ -42,17 +42,27 @@ class BlockLibrary:
         return CompositeDef(name, definition.graph.copy(), definition.doc)
 
     def put(self, definition: CompositeDef):
-        """Add or replace a block and write the file (atomically)."""
+        """Add or replace a block and write the file (atomically); when the file cannot be
+        written (designer.atomic.WriteFailed) the library stays as it was."""
         if self.problem:
             raise GraphError(self.problem)
+        before = dict(self.blocks)
         self.blocks[definition.name] = CompositeDef(definition.name, definition.graph.copy(), definition.doc)
-        self._write()
+        self._write_or_undo(before)
 
     def remove(self, name: str):
         if self.problem:
             raise GraphError(self.problem)
+        before = dict(self.blocks)
         self.blocks.pop(name, None)
-        self._write()
+        self._write_or_undo(before)
+
+    def _write_or_undo(self, before: dict):
+        try:
+            self._write()
+        except OSError:
+            self.blocks = before
+            raise
 
     def _write(self):
         data = {"blocks": {name: {"doc": d.doc, "graph": to_dict(d.graph)} for name, d in self.blocks.items()}}

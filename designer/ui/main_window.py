@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMenu,
                                QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
 
+from designer.atomic import WriteFailed
 from designer.document import Document, is_weights_file
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import save
@@ -256,8 +257,8 @@ class MainWindow(QMainWindow):
     def _write(self, path: Path) -> bool:
         try:
             save(self.controller.graph, path)
-        except (OSError, GraphError, ValueError) as exc:
-            self.show_problem("Cannot save", f"{path}: {exc}")
+        except (OSError, GraphError, ValueError) as exc:   # WriteFailed says where itself; the document stays dirty
+            self.show_problem("Cannot save", str(exc) if isinstance(exc, WriteFailed) else f"{path}: {exc}")
             return False
         self.controller.mark_saved(path)
         self.add_recent(path)

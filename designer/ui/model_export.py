@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from designer.atomic import WriteFailed
 from designer.graph.errors import GraphError
 from designer.ui.torch_loader import load_torch
 
@@ -65,6 +66,8 @@ class ModelExporter(QObject):
             from designer.compile.export import export
             export(document.graph, path, format=format, network=network, source=source, weights=document.weights)
         except GraphError as exc:
+            self._done(None, str(exc))
+        except WriteFailed as exc:   # a full or read-only disk: the sentence says where and what is kept
             self._done(None, str(exc))
         except (OSError, MemoryError) as exc:
             self._done(None, f"could not write {path.name}: {exc}")

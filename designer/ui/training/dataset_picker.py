@@ -125,10 +125,15 @@ class DatasetPicker(QWidget):
         self.summary.setStyleSheet(f"color: {theme.current().muted};")
         self.preview = PreviewGrid()
         self.preview.set_message("Loading a preview…")
+        self.skipped = QLabel("")   # files of a folder that are skipped or ignored (dataset warnings)
+        self.skipped.setWordWrap(True)
+        self.skipped.setStyleSheet(f"color: {theme.current().warning};")
+        self.skipped.hide()
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(row)
         column.addWidget(self.summary)
+        column.addWidget(self.skipped)
         column.addWidget(self.preview)
 
         self._listing = Background(self, "datasets")
@@ -247,11 +252,15 @@ class DatasetPicker(QWidget):
         self.class_names = list(found.get("class_names") or [])
         self.class_count = len(self.class_names)
         self.preview.set_samples(found["images"], found.get("labels") or [], self.class_names)
+        warnings = found.get("warnings") or []
+        self.skipped.setText("; ".join(warnings) + "." if warnings else "")
+        self.skipped.setVisible(bool(warnings))
         self._show_summary()
         self.classes_known.emit(self.class_count)
 
     def _on_preview_failed(self, token, message) -> None:
         if self._previews.is_latest(token):
+            self.skipped.hide()
             self.preview.set_message(message)
 
     def _show_summary(self) -> None:

@@ -48,6 +48,7 @@ class TrainingSession(QObject):
         self.last_event = None            # the latest Step, then the Done or Error the run ended with
         self.started_at: datetime | None = None
         self.document_title = ""
+        self._note_failed = False         # run.json could not be written (said once)
         self._gpu = Background(self, "gpu-memory")
         self._gpu.done.connect(lambda _t, value: self.gpu_memory.emit(value))
         self._gpu_timer = QTimer(self)
@@ -75,6 +76,7 @@ class TrainingSession(QObject):
         self.document_title = title
         self.started_at = datetime.now()
         self.start_info, self.last_event = None, None
+        self._note_failed = False
         run_listing.update_meta(run_dir, status=run_listing.RUNNING, reason="", document_title=title,
                                 started=self.started_at.isoformat(timespec="seconds"),
                                 fine_tuned_from=str(init_weights) if init_weights else None)
@@ -130,7 +132,7 @@ class TrainingSession(QObject):
         if self.pump is not None:
             self.pump.close()
         if self.run_dir is not None:
-            run_listing.update_meta(self.run_dir, status=run_listing.STOPPED, reason="the window was closed")
+            self._note(status=run_listing.STOPPED, reason="the window was closed")
         self._gpu_timer.stop()
         self.last_event = Error("The run was stopped because the window closed.", "", CLOSED)
         self._set_state(ENDED)
@@ -152,8 +154,8 @@ class TrainingSession(QObject):
                 if event.device.startswith("cuda"):
                     self._gpu_timer.start()
                     self._poll_gpu()
-                run_listing.update_meta(self.run_dir, task=event.task, classes=event.classes,
-                                        device=event.device, dataset_note=event.dataset)
+                self._note(task=event.task, classes=event.classes, device=event.device,
+                           dataset_note=event.dataset)
                 self.log.emit(f"Training {event.task_description or event.task} on "
                               f"{event.device}: {event.total_steps} steps")
                 self.started.emit(event)
@@ -161,7 +163,7 @@ class TrainingSession(QObject):
                 classes = self.start_info.classes if self.start_info is not None else None
                 results = results_store.EpochResults.from_event(event, classes)
                 self._saver.start(results_store.save_epoch, self.run_dir, results)   # PNG encoding off the GUI thread
-                run_listing.update_meta(self.run_dir, epochs_done=event.epoch)
+                self._note(epochs_done=event.epoch)
                 self.log.emit(_epoch_line(event))
                 self.epoch.emit(event)
             case Checkpoint():
@@ -175,16 +177,15 @@ class TrainingSession(QObject):
         if isinstance(event, Done):
             status = run_listing.FINISHED if event.reason == "finished" else run_listing.STOPPED
             reason = "finished" if status == run_listing.FINISHED else "stopped by you"
-            run_listing.update_meta(self.run_dir, status=status, reason=reason, best=event.best,
-                                    ended=datetime.now().isoformat(timespec="seconds"))
+            self._note(status=status, reason=reason, best=event.best,
+                       ended=datetime.now().isoformat(timespec="seconds"))
             self.log.emit(f"The run {reason} after {event.global_step} steps "
                           f"({event.time_s:.1f} s of training).")
         else:
             message = event.message or "the run failed"
             hint = event.hint
-            run_listing.update_meta(self.run_dir, status=run_listing.FAILED,
-                                    reason=message + (f" {hint}" if hint else ""),
-                                    ended=datetime.now().isoformat(timespec="seconds"))
+            self._note(status=run_listing.FAILED, reason=message + (f" {hint}" if hint else ""),
+                       ended=datetime.now().isoformat(timespec="seconds"))
             self.log.emit(f"The run ended: {message}" + (f" {hint}" if hint else ""))
             if event.traceback:
                 self.log.emit(event.traceback.rstrip())
@@ -196,6 +197,16 @@ class TrainingSession(QObject):
             return
         from .hardware import gpu_memory_of
         self._gpu.start(gpu_memory_of, self.handle.process.pid)
+
+    def _note(self, **fields) -> None:
+        """Update run.json; a disk that refuses it is said once in the log, never raised
+        into the window (the run's own files are the engine's to report)."""
+        try:
+            run_listing.update_meta(self.run_dir, **fields)
+        except OSError as exc:
+            if not self._note_failed:
+                self.log.emit(f"The runs list's notes (run.json) could not be updated: {exc}")
+            self._note_failed = True
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
