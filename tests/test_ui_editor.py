@@ -752,7 +752,8 @@ def test_menus_come_out_in_the_declared_order(window):
     view_texts = [a.text() for a in window.menus["view"].actions()]
     assert view_texts[view_texts.index("Feature Maps") + 1] == "&Train Panel"
     training = [a.text() for a in window.menus["training"].actions() if not a.isSeparator()]
-    assert training == ["Start Training", "Pause", "Stop", "Open Run Folder", "&Train Panel"]
+    assert training == ["Start Training", "Pause", "Stop", "Open Run Folder", "&Train Panel",
+                        "Load ImageNet weights (torchvision IMAGENET1K_V1)"]
     # no code finds a menu by its label: the window's menus are named by their ids
     assert all(menu.objectName() == f"menu_{menu_id}" for menu_id, menu in window.menus.items())
 
