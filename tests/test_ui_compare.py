@@ -3,11 +3,10 @@ sides, the delta table, and a row that selects its card."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QApplication
-
 from designer import load_graph, save_graph
 from designer.graph.model import AddNode, Connect, Disconnect, Edge, Node, SetParam
 from designer.ui import theme
+from tests.test_ui_editor import dispose
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -22,12 +21,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w.show()
     qtbot.waitExposed(w)
     yield w
-    w.autosave.stop()
-    w.scene.detach()
-    w.controller.history.set_clean()
-    w.close()
-    w.deleteLater()
-    QApplication.processEvents()
+    dispose(w)
 
 
 def saved_with_an_extra_relu(path):

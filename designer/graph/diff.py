@@ -36,8 +36,24 @@ _FIELDS = ("label", "network", "trainable")
 _DEPTH = 8               # composites inside composites: as deep as the summary table reads
 
 
+class _Deltas:
+    """The parameters and multiply-adds a change adds (negative: saves)."""
+    old_params: int
+    new_params: int
+    old_macs: int
+    new_macs: int
+
+    @property
+    def params_delta(self) -> int:
+        return self.new_params - self.old_params
+
+    @property
+    def macs_delta(self) -> int:
+        return self.new_macs - self.old_macs
+
+
 @dataclass
-class NodeChange:
+class NodeChange(_Deltas):
     """One entry of a diff. `id` is the path in the new network (the old one for a removed
     block); `old_id` the path in the old network when the block was paired under another id."""
     id: str
@@ -63,14 +79,6 @@ class NodeChange:
     @property
     def old_top(self) -> str:
         return (self.old_id or self.id).split("/", 1)[0]
-
-    @property
-    def params_delta(self) -> int:
-        return self.new_params - self.old_params
-
-    @property
-    def macs_delta(self) -> int:
-        return self.new_macs - self.old_macs
 
     def describe(self) -> str:
         """What changed, in words: `out_channels 6 → 8; output 6×28×28 → 8×28×28`."""
@@ -114,7 +122,7 @@ class NodeChange:
 
 
 @dataclass
-class GraphDiff:
+class GraphDiff(_Deltas):
     added: list[NodeChange] = field(default_factory=list)
     removed: list[NodeChange] = field(default_factory=list)
     changed: list[NodeChange] = field(default_factory=list)
@@ -123,14 +131,6 @@ class GraphDiff:
     old_macs: int = 0
     new_macs: int = 0
     pairs: dict[str, str] = field(default_factory=dict)   # top-level old id -> new id
-
-    @property
-    def params_delta(self) -> int:
-        return self.new_params - self.old_params
-
-    @property
-    def macs_delta(self) -> int:
-        return self.new_macs - self.old_macs
 
     @property
     def same(self) -> bool:

@@ -22,6 +22,7 @@ from designer.graph.fileformat import loads
 from designer.graph.format import count
 
 from .run_listing import BEST_RULE, CONFIG, DOCUMENT, META, METRICS, RunRecord, read_run
+from .run_listing import _number   # the one reading of a metrics.csv cell
 
 # one colour per run, the same in every plot, chip and table (Tableau 10, readable on light and dark)
 RUN_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
@@ -202,14 +203,6 @@ def _rows(path: Path) -> list[dict]:
             return list(csv.DictReader(f))
     except OSError:
         return []
-
-
-def _number(text) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def setting_text(value) -> str:
