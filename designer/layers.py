@@ -35,3 +35,191 @@ class Reparameterize(nn.Module):
         if not self.training:
             return mu
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+class Multiply(nn.Module):
+    """Element-wise product of its inputs, broadcasting as torch does (a squeeze-and-excitation
+    scale: C×1×1 times C×H×W)."""
+
+    def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Mean(nn.Module):
+    """The mean over some axes (the batch is axis 0), e.g. (2, 3): global average pooling."""
+
+    def __init__(self, dims: tuple[int, ...], keepdim: bool = False):
+        super().__init__()
+        self.dims = tuple(dims)
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dims, keepdim=self.keepdim)
+
+
+class Permute(nn.Module):
+    """Reorders the axes after the batch: dims (2, 1) swaps the last two of a 3-D tensor."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute((0,) + self.dims)
+
+
+class Slice(nn.Module):
+    """x[:, index]: takes part of each sample (ViT's class token: index '0')."""
+
+    def __init__(self, index: tuple):
+        super().__init__()
+        self.index = tuple(index)      # ints, slices, None and Ellipsis, after the batch axis
+        self._key = (slice(None),) + self.index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[self._key]
+
+
+class Parameter(nn.Module):
+    """A learned tensor that takes no input (ViT's class token and position embedding).
+    With `batch_axis`, the tensor has a leading axis of 1 that broadcasts over the batch."""
+
+    def __init__(self, shape: tuple[int, ...], batch_axis: bool = True, learned: bool = True, std: float = 0.0):
+        super().__init__()
+        full = ((1,) if batch_axis else ()) + tuple(shape)
+        value = torch.zeros(full) if std == 0 else torch.randn(full) * std
+        if learned:
+            self.value = nn.Parameter(value)
+        else:
+            self.register_buffer("value", value)
+
+    def forward(self) -> torch.Tensor:
+        return self.value
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention with the batch first, returning only the attended values
+    (not the attention weights), so that it reads as one layer: out = attention(q, k, v)."""
+
+    def forward(self, query, key, value):  # noqa: D102 - same weights and names as the parent
+        return super().forward(query, key, value, need_weights=False)[0]
+
+
+# ---- the allow-list of generic layers and functions: a document names nothing else ------------
+
+def layer_class(name: str):
+    """`nn.X` or `torchvision.ops.X` -> the class, or ValueError saying why not."""
+    prefix, _, cls_name = name.rpartition(".")
+    if prefix == "nn":
+        space = nn
+    elif prefix == "torchvision.ops":
+        import torchvision.ops as space
+    else:
+        raise ValueError(f"{name!r} is not a torch.nn or torchvision.ops layer")
+    cls = getattr(space, cls_name, None) if cls_name.isidentifier() and not cls_name.startswith("_") else None
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)) or cls in _CONTAINERS:
+        raise ValueError(f"{name!r} is not a torch.nn or torchvision.ops layer")
+    return cls
+
+
+_CONTAINERS = (nn.Module, nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict,
+               nn.Container if hasattr(nn, "Container") else nn.Module)
+
+_OPERATORS = ("add", "sub", "mul", "truediv", "floordiv", "matmul", "neg", "pow", "getitem", "mod")
+_REFUSED_METHODS = {"module_load", "storage", "untyped_storage", "data_ptr", "numpy", "tolist", "item",
+                    "share_memory_", "pin_memory", "register_hook", "backward", "record_stream"}
+_FUNCTIONS: dict[str, object] = {}
+
+
+def _function_table() -> dict[str, object]:
+    if not _FUNCTIONS:
+        import operator
+        import torchvision.ops
+        from torch.nn import functional as F
+        from torch.overrides import get_overridable_functions
+        table = get_overridable_functions()
+        for space, prefix in ((torch, "torch."), (F, "F.")):
+            for f in table.get(space, ()):
+                name = getattr(f, "__name__", None)
+                if isinstance(name, str) and not name.startswith("_"):
+                    _FUNCTIONS[prefix + name] = f
+        for f in table.get(torch.Tensor, ()):
+            name = getattr(f, "__name__", None)
+            if isinstance(name, str) and not name.startswith("_") and name not in _REFUSED_METHODS:
+                _FUNCTIONS["Tensor." + name] = name    # called as a method of its first input
+        _FUNCTIONS["Tensor.__getitem__"] = "__getitem__"
+        for name in _OPERATORS:
+            _FUNCTIONS["operator." + name] = getattr(operator, name)
+        for name in torchvision.ops.__all__:
+            f = getattr(torchvision.ops, name)
+            if not isinstance(f, type) and callable(f):
+                _FUNCTIONS["torchvision.ops." + name] = f
+    return _FUNCTIONS
+
+
+def function_named(name: str):
+    """The function (or, for `Tensor.x`, the method name) a document's `name` stands for,
+    or ValueError saying why not."""
+    f = _function_table().get(name) if isinstance(name, str) else None
+    if f is None:
+        raise ValueError(f"{name!r} is not a torch, torch.nn.functional, Tensor, operator or "
+                         "torchvision.ops function")
+    return f
+
+
+def function_name(f) -> str | None:
+    """The allow-listed name of a callable (None: not allowed)."""
+    for name, g in _function_table().items():
+        if g is f:
+            return name
+    return None
+
+
+def call_template(template, xs, batch: int):
+    """The arguments written in a document, with {"in": k} replaced by the k-th input tensor,
+    {"ins": n} by the list of the first n inputs and {"batch": k} by k times the batch size."""
+    if isinstance(template, dict):
+        if set(template) == {"in"}:
+            return xs[template["in"]]
+        if set(template) == {"ins"}:
+            return list(xs[:template["ins"]])
+        if set(template) == {"batch"}:
+            return batch * template["batch"]
+        if set(template) == {"slice"}:
+            return slice(*[call_template(v, xs, batch) for v in template["slice"]])
+        if set(template) == {"tuple"}:
+            return tuple(call_template(v, xs, batch) for v in template["tuple"])
+        if set(template) == {"dtype"}:
+            return getattr(torch, template["dtype"])
+        if set(template) == {"ellipsis"}:
+            return Ellipsis
+        return {k: call_template(v, xs, batch) for k, v in template.items()}
+    if isinstance(template, list):
+        return [call_template(v, xs, batch) for v in template]
+    return template
+
+
+class TorchFunction(nn.Module):
+    """One allow-listed torch function applied to the inputs, with the arguments the document
+    holds (the batch size read off the first input); `pick` takes one item of a tuple result."""
+
+    def __init__(self, function: str, args: list, kwargs: dict, pick: int = -1):
+        super().__init__()
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+        self.pick = pick
+        self._f = function_named(function)
+
+    def forward(self, *xs):
+        batch = xs[0].shape[0] if xs and isinstance(xs[0], torch.Tensor) else 1
+        args = call_template(self.args, xs, batch)
+        kwargs = call_template(self.kwargs, xs, batch)
+        if isinstance(self._f, str):
+            out = getattr(args[0], self._f)(*args[1:], **kwargs)
+        else:
+            out = self._f(*args, **kwargs)
+        return out[self.pick] if self.pick >= 0 else out

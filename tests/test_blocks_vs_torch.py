@@ -83,7 +83,11 @@ def run_block(spec, params: dict, in_shapes: dict, tensors: dict):
         assert spec.build is None
         return {spec.outputs[0]: functools.reduce(operator.add, args)}, 0
     module = spec.build(params, in_shapes)
-    y = module(args) if spec.type == "Concat" else module(*args)
+    y = module(args) if spec.type in ("Concat", "Multiply") else module(*args)
+    if spec.type == "Parameter":  # no input: a tensor that broadcasts over the batch
+        lead = (1,) if params["batch_axis"] else ()
+        assert tuple(y.shape) == lead + tuple(params["shape"])
+        y = y.expand(BATCH, *params["shape"])
     return {spec.outputs[0]: y}, sum(p.numel() for p in module.parameters())
 
 
@@ -385,6 +389,162 @@ def _valid_softmax(data):
 VALID["Softmax"] = VALID["LogSoftmax"] = _valid_softmax
 
 
+# ---- the blocks imported networks are made of -------------------------------------------------------
+
+def _valid_layernorm(data):
+    shape = draw_any_rank(data, (1, 2, 3), (1, 12))
+    return {"axes": data.draw(st.integers(1, len(shape))), "elementwise_affine": data.draw(st.booleans()),
+            "bias": data.draw(st.booleans()), "eps": data.draw(st.floats(1e-6, 0.1))}, {"in": shape}
+
+
+def _valid_groupnorm(data):
+    g = data.draw(st.integers(1, 8))
+    shape = (g * data.draw(st.integers(1, 6)),) + draw_any_rank(data, (0, 1, 2), (1, 10))
+    return {"num_groups": g, "affine": data.draw(st.booleans())}, {"in": shape}
+
+
+def _valid_multiply(data):
+    n = data.draw(st.integers(2, 3))
+    base = draw_any_rank(data, (1, 2, 3), (1, 8))
+    shapes = [tuple(1 if data.draw(st.booleans()) else d for d in base) for _ in range(n)]
+    return {"num_inputs": n}, {f"in{i + 1}": s for i, s in enumerate(shapes)}
+
+
+def _valid_mean(data):
+    shape = draw_any_rank(data, (1, 2, 3), (1, 9))
+    keep = data.draw(st.booleans())
+    dims = data.draw(st.lists(st.integers(1, len(shape)), min_size=1, max_size=len(shape) if keep
+                              else max(1, len(shape) - 1), unique=True))
+    if not keep and len(dims) == len(shape):
+        dims = dims[:-1]
+    return {"dims": dims or [1], "keepdim": keep or len(shape) == 1}, {"in": shape}
+
+
+def _valid_permute(data):
+    shape = draw_any_rank(data, (1, 2, 3, 4), (1, 9))
+    return {"dims": data.draw(st.permutations(range(1, len(shape) + 1)))}, {"in": shape}
+
+
+def _draw_index(data, shape, valid=True):
+    items = []
+    for n in shape[:data.draw(st.integers(0, len(shape)))]:
+        kind = data.draw(st.sampled_from(["int", "slice", "all"]))
+        if kind == "int" and (len(shape) > 1 or not valid):
+            items.append(str(data.draw(st.integers(-n, n - 1) if valid else st.integers(-n - 2, n + 2))))
+        elif kind == "slice":
+            a, b = data.draw(st.integers(0, n)), data.draw(st.integers(0, n + 2))
+            items.append(f"{a}:{b}:{data.draw(st.integers(1, 3))}")
+        else:
+            items.append(":")
+    if valid and items and all(i.lstrip("-").isdigit() for i in items) and len(items) == len(shape):
+        items[-1] = ":"
+    if data.draw(st.booleans()):
+        items.append("None")
+    return ", ".join(items)
+
+
+def _valid_slice(data):
+    shape = draw_any_rank(data, (1, 2, 3), (1, 9))
+    return {"index": _draw_index(data, shape)}, {"in": shape}
+
+
+def _valid_parameter(data):
+    return {"shape": list(draw_any_rank(data, (1, 2, 3), (1, 12))), "batch_axis": data.draw(st.booleans()),
+            "learned": data.draw(st.booleans()), "init_std": data.draw(st.sampled_from([0.0, 0.02]))}, {}
+
+
+def _valid_attention(data):
+    h = data.draw(st.integers(1, 4))
+    e = h * data.draw(st.integers(1, 8))
+    lq, lk = data.draw(st.integers(1, 10)), data.draw(st.integers(1, 10))
+    kdim = data.draw(st.sampled_from([e, data.draw(st.integers(1, 12))]))
+    vdim = data.draw(st.sampled_from([e, data.draw(st.integers(1, 12))]))
+    return {"num_heads": h, "bias": data.draw(st.booleans())}, \
+        {"query": (lq, e), "key": (lk, kdim), "value": (lk, vdim)}
+
+
+def _torch_module_case(data, valid=True):
+    """A torch.nn / torchvision.ops layer the catalog does not declare, with arguments."""
+    shape = draw_any_rank(data, (2, 3), (1, 8)) if valid else draw_any_rank(data, (1, 2, 3), (1, 8))
+    kind = data.draw(st.sampled_from(["Softplus", "PixelShuffle", "ChannelShuffle", "LayerNorm", "StochasticDepth",
+                                      "InstanceNorm2d", "Conv1d"]))
+    if kind == "Softplus":
+        return "nn.Softplus", {"beta": data.draw(st.sampled_from([0.5, 1.0, 2.0]))}, shape
+    if kind == "PixelShuffle":
+        r = data.draw(st.integers(1, 3))
+        c = r * r * data.draw(st.integers(1, 3)) if valid else data.draw(st.integers(1, 9))
+        return "nn.PixelShuffle", {"upscale_factor": r}, (c, data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
+    if kind == "ChannelShuffle":
+        g = data.draw(st.integers(1, 4))
+        c = g * data.draw(st.integers(1, 4)) if valid else data.draw(st.integers(1, 9))
+        return "nn.ChannelShuffle", {"groups": g}, (c, 3, 3)
+    if kind == "LayerNorm":
+        return "nn.LayerNorm", {"normalized_shape": [shape[-1] if valid else data.draw(st.integers(1, 8))]}, shape
+    if kind == "InstanceNorm2d":
+        return "nn.InstanceNorm2d", {"num_features": shape[0], "affine": data.draw(st.booleans())}, \
+            (shape[0], 3, 3)
+    if kind == "Conv1d":
+        c = shape[0]
+        return "nn.Conv1d", {"in_channels": c if valid else data.draw(st.integers(1, 8)),
+                             "out_channels": data.draw(st.integers(1, 6)), "kernel_size": 1}, shape[:2]
+    return "torchvision.ops.StochasticDepth", {"p": 0.2, "mode": data.draw(st.sampled_from(["row", "batch"]))}, shape
+
+
+def _valid_torch_module(data):
+    import json
+    layer, kwargs, shape = _torch_module_case(data)
+    return {"layer": layer, "kwargs": json.dumps(kwargs)}, {"in": shape}
+
+
+def _torch_function_case(data, valid=True):
+    shape = draw_any_rank(data, (2, 3), (1, 8)) if valid else draw_any_rank(data, (1, 2, 3), (1, 8))
+    kind = data.draw(st.sampled_from(["flatten", "transpose", "scale", "interpolate", "view", "chunk"]))
+    rank = len(shape) + 1
+    if kind == "flatten":
+        return "torch.flatten", [{"in": 0}, data.draw(st.integers(1, rank - 1 if valid else rank + 1))], {}, -1, shape
+    if kind == "transpose":
+        hi = rank - 1 if valid else rank + 1
+        return "Tensor.transpose", [{"in": 0}, data.draw(st.integers(1, hi)), data.draw(st.integers(1, hi))], {}, \
+            -1, shape
+    if kind == "scale":
+        return "operator.mul", [{"in": 0}, data.draw(st.sampled_from([0.5, 2, -1.0]))], {}, -1, shape
+    if kind == "interpolate":
+        size = [data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))]
+        return "F.interpolate", [{"in": 0}], {"size": size, "mode": "nearest"}, -1, \
+            (shape[0], 4, 4) if valid else shape
+    if kind == "view":
+        n = math.prod(shape)
+        return "Tensor.view", [{"in": 0}, {"batch": 1}, n if valid else n + 1], {}, -1, shape
+    k = data.draw(st.integers(1, 3))
+    return "Tensor.chunk", [{"in": 0}, k, 1], {}, data.draw(st.integers(0, k - 1 if valid else k + 1)), \
+        (shape[0] * k,) + tuple(shape[1:])
+
+
+def _valid_torch_function(data):
+    import json
+    function, args, kwargs, pick, shape = _torch_function_case(data)
+    if function == "Tensor.chunk":
+        pick = min(pick, shape[0] - 1)
+    return {"function": function, "args": json.dumps(args), "kwargs": json.dumps(kwargs), "pick": pick}, \
+        {"in": shape}
+
+
+VALID.update({
+    "ReLU6": _just(), "SiLU": _just(), "Hardswish": _just(), "Hardsigmoid": _just(), "Identity": _just(),
+    "AdaptiveMaxPool2d": _just(lambda d: {"output_size": draw_pair(d, 1, 9)}, lambda d: draw_image(d)),
+    "LayerNorm": _valid_layernorm,
+    "GroupNorm": _valid_groupnorm,
+    "Multiply": _valid_multiply,
+    "Mean": _valid_mean,
+    "Permute": _valid_permute,
+    "Slice": _valid_slice,
+    "Parameter": _valid_parameter,
+    "MultiheadAttention": _valid_attention,
+    "TorchModule": _valid_torch_module,
+    "TorchFunction": _valid_torch_function,
+})
+
+
 def test_every_block_type_is_covered():
     """A new block without a property fails here, not silently."""
     types = {b.type for b in all_blocks()}
@@ -520,7 +680,46 @@ def _any_softmax(data):
     return {"dim": data.draw(st.integers(1, 3))}, {"in": draw_any_rank(data, (1, 2, 3), (1, 5))}
 
 
+def _any_attention(data):
+    return {"num_heads": data.draw(st.integers(1, 5))}, \
+        {"query": draw_any_rank(data, (1, 2, 3), (1, 8)), "key": draw_any_rank(data, (1, 2, 3), (1, 8)),
+         "value": draw_any_rank(data, (1, 2, 3), (1, 8))}
+
+
+def _any_torch_module(data):
+    import json
+    layer, kwargs, shape = _torch_module_case(data, valid=False)
+    return {"layer": layer, "kwargs": json.dumps(kwargs)}, {"in": shape}
+
+
+def _any_torch_function(data):
+    import json
+    function, args, kwargs, pick, shape = _torch_function_case(data, valid=False)
+    return {"function": function, "args": json.dumps(args), "kwargs": json.dumps(kwargs), "pick": pick}, \
+        {"in": shape}
+
+
 ANY = {
+    "ReLU6": lambda d: ({}, {"in": draw_any_rank(d)}),
+    "SiLU": lambda d: ({}, {"in": draw_any_rank(d)}),
+    "Hardswish": lambda d: ({}, {"in": draw_any_rank(d)}),
+    "Hardsigmoid": lambda d: ({}, {"in": draw_any_rank(d)}),
+    "Identity": lambda d: ({}, {"in": draw_any_rank(d)}),
+    "AdaptiveMaxPool2d": lambda d: ({"output_size": draw_pair(d, 1, 6)}, {"in": small_any(d)}),
+    "LayerNorm": lambda d: ({"axes": d.draw(st.integers(1, 4))}, {"in": draw_any_rank(d, (1, 2, 3), (1, 6))}),
+    "GroupNorm": lambda d: ({"num_groups": d.draw(st.integers(1, 6))}, {"in": draw_any_rank(d, (1, 2, 3), (1, 8))}),
+    "Multiply": _any_merge("Multiply"),
+    "Mean": lambda d: ({"dims": d.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)),
+                        "keepdim": d.draw(st.booleans())}, {"in": draw_any_rank(d, (1, 2, 3), (1, 5))}),
+    "Permute": lambda d: ({"dims": d.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))},
+                          {"in": draw_any_rank(d, (1, 2, 3), (1, 5))}),
+    "Slice": lambda d: (lambda s: ({"index": _draw_index(d, s, valid=False)}, {"in": s}))(
+        draw_any_rank(d, (1, 2, 3), (1, 5))),
+    "Parameter": lambda d: ({"shape": list(draw_any_rank(d, (1, 2, 3), (1, 5))),
+                             "batch_axis": d.draw(st.booleans())}, {}),
+    "MultiheadAttention": _any_attention,
+    "TorchModule": _any_torch_module,
+    "TorchFunction": _any_torch_function,
     "Conv2d": _any_conv,
     "ConvTranspose2d": _any_convt,
     "MaxPool2d": _any_pool(False),
@@ -634,6 +833,57 @@ def torch_reference(block_type: str, p: dict, ins: dict):
     elif block_type == "Residual":
         def f(x):
             return chain(ResidualReference, x.shape[1], p)(x)
+    elif block_type in ("ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Identity"):
+        def f(x):
+            return getattr(nn, block_type)()(x)
+    elif block_type == "AdaptiveMaxPool2d":
+        def f(x):
+            return nn.AdaptiveMaxPool2d(p["output_size"])(x)
+    elif block_type == "LayerNorm":
+        def f(x):
+            return nn.LayerNorm(x.shape[x.dim() - p["axes"]:])(x)
+    elif block_type == "GroupNorm":
+        def f(x):
+            return nn.GroupNorm(p["num_groups"], x.shape[1])(x)
+    elif block_type == "Multiply":
+        def f(*xs):
+            return functools.reduce(operator.mul, xs)
+    elif block_type == "Mean":
+        def f(x):
+            return x.mean(tuple(p["dims"]), keepdim=p["keepdim"])
+    elif block_type == "Permute":
+        def f(x):
+            return x.permute(0, *p["dims"])
+    elif block_type == "Slice":
+        def f(x):
+            return eval(f"x[:, {p['index']}]", {"x": x})  # noqa: S307 - drawn here, the reference is Python's own
+    elif block_type == "Parameter":
+        def f():
+            return torch.zeros(p["shape"])
+    elif block_type == "MultiheadAttention":
+        def f(q, k, v):
+            return nn.MultiheadAttention(q.shape[-1], p["num_heads"], kdim=k.shape[-1], vdim=v.shape[-1],
+                                         batch_first=True)(q, k, v)[0]
+    elif block_type == "TorchModule":
+        def f(x):
+            import json
+            import torchvision.ops
+            space = torchvision.ops if p["layer"].startswith("torchvision.ops.") else nn
+            return getattr(space, p["layer"].rpartition(".")[2])(**json.loads(p["kwargs"]))(x)
+    elif block_type == "TorchFunction":
+        def f(x):
+            import json
+            import torch.nn.functional as F
+            args = [x if a == {"in": 0} else (BATCH * a["batch"] if isinstance(a, dict) else a)
+                    for a in json.loads(p["args"])]
+            name = p["function"]
+            space, _, fname = name.partition(".")
+            if space == "Tensor":
+                y = getattr(args[0], fname)(*args[1:], **json.loads(p["kwargs"]))
+            else:
+                y = getattr({"torch": torch, "F": F, "operator": operator}[space], fname)(*args,
+                                                                                        **json.loads(p["kwargs"]))
+            return y[p["pick"]] if p["pick"] >= 0 else y
     else:
         raise AssertionError(f"no torch reference for {block_type}")
     return f, x_ports
@@ -670,6 +920,23 @@ def deliberately_stricter(block_type, p, ins) -> bool:
         return len(set(shapes)) > 1 and _broadcasts(shapes)
     if block_type == "ConvTranspose2d" and len(shapes[0]) == 3:
         return 0 in _transposed_size(p, shapes[0])
+    if block_type == "AdaptiveMaxPool2d":
+        return len(shapes[0]) != 3
+    if block_type == "Multiply":  # equal ranks: torch aligns from the right with the batch axis included
+        return len({len(x) for x in shapes}) > 1
+    if block_type == "LayerNorm":  # never into the batch axis
+        return p["axes"] > len(shapes[0])
+    if block_type == "Mean":  # a mean over every axis but the batch leaves nothing per sample to show
+        return not p["keepdim"] and len(set(p["dims"])) >= len(shapes[0])
+    if block_type == "Slice":  # a single number per sample
+        items = [i.strip() for i in p["index"].split(",") if i.strip()]
+        return "None" not in items and sum(i.lstrip("-").isdigit() for i in items) == len(shapes[0])
+    if block_type == "MultiheadAttention":  # sequences L×E only (torch also takes unbatched 2-D input)
+        return any(len(x) != 2 for x in shapes)
+    if block_type in ("TorchModule", "TorchFunction"):  # results that do not keep the batch first
+        f, ports = torch_reference(block_type, p, ins)
+        y = f(*[torch.zeros(BATCH, *ins[port]) for port in ports])
+        return not isinstance(y, torch.Tensor) or y.dim() < 2 or y.shape[0] != BATCH
     return False
 
 

@@ -27,6 +27,11 @@ _simple("GELU", "Gaussian error linear unit.", lambda nn, p: nn.GELU(approximate
         (Param("approximate", "enum", "none", "Exact, or the tanh approximation.", choices=("none", "tanh")),))
 _simple("Sigmoid", "1 / (1 + e⁻ˣ): squashes to (0, 1).", lambda nn, p: nn.Sigmoid())
 _simple("Tanh", "Hyperbolic tangent: squashes to (−1, 1) (LeNet-5's squashing function).", lambda nn, p: nn.Tanh())
+_simple("ReLU6", "min(max(0, x), 6): MobileNet's bounded rectifier.", lambda nn, p: nn.ReLU6())
+_simple("SiLU", "x·σ(x) (swish): EfficientNet's activation.", lambda nn, p: nn.SiLU())
+_simple("Hardswish", "x·ReLU6(x + 3)/6: MobileNetV3's cheap swish.", lambda nn, p: nn.Hardswish())
+_simple("Hardsigmoid", "ReLU6(x + 3)/6: MobileNetV3's cheap sigmoid (its squeeze-and-excitation gate).",
+        lambda nn, p: nn.Hardsigmoid())
 
 
 def _prelu_infer(p, ins):

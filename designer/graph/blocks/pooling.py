@@ -74,17 +74,27 @@ def _adaptive_infer(p, ins):
     return Inference({"out": (c, oh, ow)}, shape_formula=f"{h}×{w} → {oh}×{ow} whatever the input size")
 
 
-def _adaptive_build(p, ins):
-    import torch.nn as nn
-    return nn.AdaptiveAvgPool2d(pair(p["output_size"]))
+def _adaptive_build(cls_name):
+    def build(p, ins):
+        import torch.nn as nn
+        return getattr(nn, cls_name)(pair(p["output_size"]))
+    return build
 
 
+def _adaptive_summary(kind):
+    return lambda p: f"global {kind}" if pair(p["output_size"]) == (1, 1) \
+        else f"adaptive {kind} → {pair(p['output_size'])[0]}×{pair(p['output_size'])[1]}"
+
+
+_OUTPUT_SIZE = (Param("output_size", "pair", 1, "Output height and width.", min=1, max=4096),)
 register(BlockSpec("AdaptiveAvgPool2d", "Pooling",
                    "Averages to a fixed output size; 1×1 is global average pooling.",
-                   (Param("output_size", "pair", 1, "Output height and width.", min=1, max=4096),),
-                   _adaptive_infer, _adaptive_build,
-                   summary=lambda p: "global avg" if pair(p["output_size"]) == (1, 1)
-                   else f"adaptive avg → {pair(p['output_size'])[0]}×{pair(p['output_size'])[1]}"))
+                   _OUTPUT_SIZE, _adaptive_infer, _adaptive_build("AdaptiveAvgPool2d"),
+                   summary=_adaptive_summary("avg")))
+register(BlockSpec("AdaptiveMaxPool2d", "Pooling",
+                   "Keeps the largest value of each region of a fixed output grid; 1×1 is global max pooling.",
+                   _OUTPUT_SIZE, _adaptive_infer, _adaptive_build("AdaptiveMaxPool2d"),
+                   summary=_adaptive_summary("max")))
 
 
 def pad4(v) -> tuple[int, int, int, int]:

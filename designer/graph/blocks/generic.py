@@ -1,0 +1,171 @@
+"""Generic blocks for what the catalog does not declare: any torch.nn or torchvision.ops layer
+(TorchModule) and any torch tensor function (TorchFunction), each named by an allow-list so a
+document can never name other code. Their constructor or call arguments are JSON text, editable
+in the inspector; their shape and parameter count come from a forward pass on the meta device
+(no memory, no arithmetic), remembered per arguments and input shapes.
+
+Arguments are written as JSON with a few markers: {"in": k} is the k-th input tensor,
+{"batch": k} is k times the batch size, {"slice": [a, b, c]} a slice, {"tuple": [...]} a tuple.
+"""
+from __future__ import annotations
+
+import json
+
+from functools import lru_cache
+
+from ..block import BlockSpec, Inference, register
+from ..errors import ParamError, ShapeError
+from ..format import count, shape as fmt_shape
+from ..params import Param
+
+META_BATCH = 2
+
+
+class _Named(Param):
+    """Text that must name an allow-listed layer or function: a document naming anything else is
+    refused when it is read, in one line."""
+
+    def coerce(self, value):
+        value = super().coerce(value)
+        from designer import layers
+        check = layers.layer_class if self.name == "layer" else layers.function_named
+        try:
+            check(value)
+        except ValueError as exc:
+            raise ParamError(f"{self.title}: {exc}") from None
+        return value
+
+
+class _Json(Param):
+    """Text holding JSON of the given kind (an object or a list)."""
+
+    def coerce(self, value):
+        value = super().coerce(value)
+        try:
+            data = json.loads(value)
+        except ValueError:
+            raise ParamError(f"{self.title}: {value!r} is not JSON") from None
+        want = dict if self.name == "kwargs" else list
+        if not isinstance(data, want):
+            raise ParamError(f"{self.title} must be a JSON {'object' if want is dict else 'list'}")
+        return value
+
+
+def _ports(n: int) -> tuple[str, ...]:
+    return ("in",) if n == 1 else tuple(f"in{i}" for i in range(1, n + 1))
+
+
+def _meta_inputs(ins: dict):
+    import torch
+    return [torch.empty((META_BATCH,) + tuple(s), device="meta") for s in ins.values()]
+
+
+def _result_shape(y, what: str) -> tuple:
+    import torch
+    if not isinstance(y, torch.Tensor):
+        raise ShapeError(f"{what} gives a {type(y).__name__}, not a tensor; pick one item of it")
+    if y.dim() < 2 or y.shape[0] != META_BATCH:
+        raise ShapeError(f"{what} does not keep the batch as its first axis "
+                         f"(it gives {fmt_shape(tuple(y.shape))} for a batch of {META_BATCH})")
+    return tuple(y.shape[1:])
+
+
+def _refusal(exc) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# ---- any torch.nn / torchvision.ops layer ------------------------------------------------------------
+
+def _build_layer(name: str, kwargs_json: str):
+    from designer import layers
+    return layers.layer_class(name)(**json.loads(kwargs_json))
+
+
+@lru_cache(maxsize=4096)
+def _layer_on_meta(name: str, kwargs_json: str, ins: tuple):
+    import torch
+    try:
+        with torch.device("meta"):
+            module = _build_layer(name, kwargs_json)
+    except Exception as exc:  # noqa: BLE001 - torch's refusal is the node's error
+        raise ShapeError(f"{name} refuses these arguments: {_refusal(exc)}") from None
+    weights = biases = 0
+    for pname, p in module.named_parameters():
+        if pname.rsplit(".", 1)[-1].endswith("bias"):
+            biases += p.numel()
+        else:
+            weights += p.numel()
+    module.eval()
+    try:
+        with torch.no_grad():
+            y = module(*_meta_inputs(dict(enumerate(ins))))
+    except Exception as exc:  # noqa: BLE001
+        raise ShapeError(f"{name} cannot take {' and '.join(fmt_shape(s) for s in ins)}: {_refusal(exc)}") from None
+    return _result_shape(y, name), weights, biases
+
+
+def _module_infer(p, ins):
+    out, w, b = _layer_on_meta(p["layer"], p["kwargs"], tuple(tuple(s) for s in ins.values()))
+    return Inference({"out": out}, weights=w, biases=b,
+                     shape_formula=f"{fmt_shape(next(iter(ins.values())))} → {fmt_shape(out)} "
+                                   f"(torch's {p['layer']} on the meta device)",
+                     param_formula=f"{count(w + b)} (counted by torch)", weight_formula=str(w) if w else "")
+
+
+register(BlockSpec("TorchModule", "Dense",
+                   "Any torch.nn or torchvision.ops layer, named by its class, with its constructor arguments "
+                   "as JSON; shape and parameters are torch's own.",
+                   (_Named("layer", "str", "nn.Identity", "The class: nn.X or torchvision.ops.X."),
+                    _Json("kwargs", "str", "{}", "Constructor arguments, a JSON object."),
+                    Param("num_inputs", "int", 1, "How many tensors forward() takes.", min=1, max=8)),
+                   _module_infer, lambda p, ins: _build_layer(p["layer"], p["kwargs"]),
+                   inputs=lambda p: _ports(p["num_inputs"]),
+                   summary=lambda p: p["layer"].rpartition(".")[2]))
+
+
+# ---- any torch tensor function -------------------------------------------------------------------------
+
+def _build_function(p):
+    from designer.layers import TorchFunction
+    return TorchFunction(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"])
+
+
+@lru_cache(maxsize=4096)
+def _function_on_meta(function: str, args: str, kwargs: str, pick: int, ins: tuple):
+    import torch
+    layer = _build_function({"function": function, "args": args, "kwargs": kwargs, "pick": pick})
+    try:
+        with torch.no_grad():
+            y = layer(*_meta_inputs(dict(enumerate(ins))))
+    except Exception as exc:  # noqa: BLE001
+        shapes = " and ".join(fmt_shape(s) for s in ins) or "no input"
+        raise ShapeError(f"{function} cannot take {shapes}: {_refusal(exc)}") from None
+    return _result_shape(y, function)
+
+
+def _function_infer(p, ins):
+    shapes = tuple(tuple(s) for s in ins.values())
+    out = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], shapes)
+    return Inference({"out": out}, macs=0,
+                     shape_formula=f"{' and '.join(fmt_shape(s) for s in shapes)} → {fmt_shape(out)} "
+                                   f"(torch's {p['function']} on the meta device)")
+
+
+def _function_summary(p) -> str:
+    name = p["function"].rpartition(".")[2]
+    return name + (f"[{p['pick']}]" if p["pick"] >= 0 else "")
+
+
+register(BlockSpec("TorchFunction", "Dense",
+                   "A torch tensor function (torch.X, F.X, Tensor.X, operator.X, torchvision.ops.X) with its "
+                   "arguments as JSON: {\"in\": k} is the k-th input, {\"batch\": k} k times the batch size.",
+                   (_Named("function", "str", "torch.flatten", "The function's name."),
+                    _Json("args", "str", '[{"in": 0}, 1]', "Positional arguments, a JSON list."),
+                    _Json("kwargs", "str", "{}", "Keyword arguments, a JSON object."),
+                    Param("num_inputs", "int", 1, "How many tensors it takes.", min=1, max=64),
+                    Param("pick", "int", -1, "For a function giving several tensors: which one (-1: it gives one).",
+                          min=-1, max=64)),
+                   _function_infer, lambda p, ins: _build_function(p),
+                   inputs=lambda p: _ports(p["num_inputs"]), summary=_function_summary))
+
+
