@@ -40,6 +40,15 @@ def test_a_2x2_sweep_of_lenet5_trains_four_runs_and_ranks_them(tmp_path, capsys)
     # best validation accuracy first (as metrics.csv says), ties in the order they ran
     assert ranked == sorted(names, key=lambda n: (-best[n], names.index(n)))
 
+    # the same sweep again into the same folder: refused before anything is touched
+    before = (out / names[0] / "run.json").read_text()
+    code = main(["train", "lenet5", "--sweep", "lr=0.001,0.003", "--sweep", "batch_size=32,64",
+                 "--out", str(out)] + FAST)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.endswith(f"error: {out / names[0]} holds a run already; resume it or choose another folder.\n")
+    assert (out / names[0] / "run.json").read_text() == before
+
 
 @pytest.mark.parametrize("spec, message", [
     ("lr=abc", "--sweep lr: 'abc' is not a number"),

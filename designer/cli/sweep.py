@@ -37,8 +37,12 @@ def run_sweep_command(document, config, args) -> int:
         if isinstance(run.last, Done):
             print(summary_line(run.last, progress["now"]))
 
-    runs = run_sweep(document.graph, config, axes, args.out, listener, weights=document.weights,
-                     init_weights=args.weights, on_run_end=on_run_end, title=str(args.document))
+    try:
+        runs = run_sweep(document.graph, config, axes, args.out, listener, weights=document.weights,
+                         init_weights=args.weights, on_run_end=on_run_end, title=str(args.document))
+    except TrainSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     comparison = compare_runs([r.run_dir for r in runs])
     comparison.runs = rank(comparison.runs)
     comparison.numbered = True

@@ -20,6 +20,7 @@ from designer.graph.fileformat import dumps
 
 from .config import TrainConfig
 from .errors import TrainConfigError
+from .run_folder import RunFolder
 from .run_listing import DOCUMENT, FAILED, FINISHED, RUNNING, STOPPED, update_meta, write_json
 
 SWEEP_FILE = "sweep.json"
@@ -112,13 +113,16 @@ def run_sweep(graph, base: TrainConfig, axes: list[Axis], out: Path, listener=No
               init_weights=None, on_run_end=None, title: str = "") -> list[SweepRun]:
     """Train every point of the grid, one after another, into `out/<setting>/`.
     `listener(point)` gives the event callback of one run (None: none); `on_run_end(run)`
-    hears each run as it finishes. A run that cannot start (the data, the network) ends
+    hears each run as it finishes. TrainSetupError, before anything is written, when a
+    point's folder holds a run already. A run that cannot start (the data, the network) ends
     the sweep, as every other point would fail alike; a run that fails while training
     (a NaN loss at a large learning rate) does not."""
     from .engine import Trainer
     from .events import SETUP, Done, Started
     points = plan(base, axes)
     out = Path(out)
+    for point, _ in points:   # before anything is written: an earlier run's files stay as they are
+        RunFolder(out / setting_name(point)).check(resume=False)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / SWEEP_FILE, {"axes": {a.name: list(a.values) for a in axes},
                                   "runs": [setting_name(p) for p, _ in points]})
