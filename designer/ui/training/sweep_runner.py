@@ -47,10 +47,6 @@ class SweepRunner(QObject):
         self._next()
         return ""
 
-    def stop(self) -> None:
-        """No more runs after the one going."""
-        self.queue = []
-
     def _next(self) -> None:
         if not self.queue:
             self._finish()
