@@ -130,7 +130,6 @@ class GraphDiff(_Deltas):
     new_params: int = 0
     old_macs: int = 0
     new_macs: int = 0
-    pairs: dict[str, str] = field(default_factory=dict)   # top-level old id -> new id
 
     @property
     def same(self) -> bool:
@@ -166,7 +165,7 @@ def diff_graphs(old: Graph, new: Graph, input_shape=None) -> GraphDiff:
     a_old, a_new = old.analyze(input_shape), new.analyze(input_shape)
     result = GraphDiff(old_params=a_old.total_params, new_params=a_new.total_params,
                        old_macs=a_old.macs, new_macs=a_new.macs)
-    result.pairs = _diff_level(_Side(old, a_old, ""), _Side(new, a_new, ""), result, 0)
+    _diff_level(_Side(old, a_old, ""), _Side(new, a_new, ""), result, 0)
     return result
 
 
@@ -195,8 +194,8 @@ class _Side:
         return sorted((e.dst_port, e.src, e.src_port) for e in self.graph.edges_into(node_id))
 
 
-def _diff_level(old: _Side, new: _Side, out: GraphDiff, depth: int) -> dict[str, str]:
-    """Pair the blocks of one level, record the entries, and return the pairs (old -> new)."""
+def _diff_level(old: _Side, new: _Side, out: GraphDiff, depth: int) -> None:
+    """Pair the blocks of one level and record their entries in `out`."""
     seq_old, seq_new = old.order(), new.order()
     pairs = _align(old, new, seq_old, seq_new)
     back = {n: o for o, n in pairs.items()}
@@ -207,8 +206,7 @@ def _diff_level(old: _Side, new: _Side, out: GraphDiff, depth: int) -> dict[str,
         if n not in back:
             out.added.append(_whole(new, n, "added"))
         else:
-            _compare(old, back[n], new, n, pairs, out, depth)
-    return pairs
+            _compare(old, back[n], new, n, pairs, back, out, depth)
 
 
 def _whole(side: _Side, node_id: str, status: str) -> NodeChange:
@@ -222,7 +220,7 @@ def _whole(side: _Side, node_id: str, status: str) -> NodeChange:
     return change
 
 
-def _compare(old: _Side, o: str, new: _Side, n: str, pairs: dict, out: GraphDiff, depth: int):
+def _compare(old: _Side, o: str, new: _Side, n: str, pairs: dict, back: dict, out: GraphDiff, depth: int):
     """Record the pair's entry when it differs (a composite's before those inside it)."""
     no, nn = old.graph.nodes[o], new.graph.nodes[n]
     io, inew = old.info(o), new.info(n)
@@ -240,9 +238,9 @@ def _compare(old: _Side, o: str, new: _Side, n: str, pairs: dict, out: GraphDiff
             change.fields[name] = (a, b)
     # wiring: only between paired blocks (a block added in between rewires its neighbours by itself)
     was = [(port, pairs[src], sp) for port, src, sp in old.feeds(o) if src in pairs]
-    now = [(port, src, sp) for port, src, sp in new.feeds(n) if src in pairs.values()]
+    now = [(port, src, sp) for port, src, sp in new.feeds(n) if src in back]
     if sorted(was) != sorted(now) and len(was) == len(old.feeds(o)) and len(now) == len(new.feeds(n)):
-        change.inputs = (tuple(old.prefix + _old_name(pairs, s) for _, s, _ in was),
+        change.inputs = (tuple(old.prefix + back[s] for _, s, _ in was),
                          tuple(new.prefix + s for _, s, _ in now))
     if io is not None:
         change.old_params, change.old_macs = io.params, io.macs
@@ -263,13 +261,6 @@ def _compare(old: _Side, o: str, new: _Side, n: str, pairs: dict, out: GraphDiff
     if change.params or change.fields or change.inputs or change.output_shape or change.inside \
             or change.old_type or change.params_delta or change.macs_delta:
         out.changed.insert(at, change)
-
-
-def _old_name(pairs: dict, new_id: str) -> str:
-    for o, n in pairs.items():
-        if n == new_id:
-            return o
-    return new_id
 
 
 def _diff_inside(old: _Side, no: Node, spec_o, io, new: _Side, nn: Node, spec_n, inew, out: GraphDiff, depth: int):
