@@ -254,7 +254,7 @@ def vgg(name: str) -> Graph:
         for s, layers in enumerate(stages, 1):
             for i, (k, c) in enumerate(layers, 1):
                 inner.add(str(len(inner.graph.nodes) - 1), "Conv2d", conv(c, k, padding=k // 2), f"conv{k}-{c}")
-                inner.add(str(len(inner.graph.nodes) - 1), "ReLU")
+                inner.add(str(len(inner.graph.nodes) - 1), "ReLU", label="ReLU")  # numbered ids: say what it is
                 if lrn and s == 1 and i == 1:
                     inner.add(str(len(inner.graph.nodes) - 1), "LocalResponseNorm", LRN_ALEXNET, "LRN")
             inner.add(str(len(inner.graph.nodes) - 1), "MaxPool2d", max_pool(2, 2), "maxpool")
@@ -263,17 +263,17 @@ def vgg(name: str) -> Graph:
         for k, width in enumerate((4096, 4096, 1000)):
             inner.add(str(3 * k), "Linear", {"out_features": width}, f"FC-{width}")
             if width != 1000:
-                inner.add(str(3 * k + 1), "ReLU")
-                inner.add(str(3 * k + 2), "Dropout", {"p": 0.5})
+                inner.add(str(3 * k + 1), "ReLU", label="ReLU")
+                inner.add(str(3 * k + 2), "Dropout", {"p": 0.5}, "dropout 0.5")
 
     weight_layers = sum(len(layers) for layers in stages)
-    group(r, "features", "Features", f"{weight_layers} conv layers, 5 max-pools",
+    group(r, "features", "Features", f"features: {weight_layers} conv",
           f"The convolutional part of VGG {column}: 3×3 convolutions with ReLU, a 2×2 max-pool closing "
           "each of the five stages (torchvision's features).", features)
     # torchvision's classifier, so that its state_dict lines up layer for layer
     r.add("avgpool", "AdaptiveAvgPool2d", {"output_size": 7}, "avg pool → 7×7")
     r.add("flatten", "Flatten")
-    group(r, "classifier", "Classifier", "FC-4096, FC-4096, FC-1000",
+    group(r, "classifier", "Classifier", "classifier: 3 FC",
           "AlexNet's classifier: FC-4096, ReLU, dropout 0.5, FC-4096, ReLU, dropout 0.5, FC-1000 "
           "(torchvision's classifier).", classifier)
     extra = {
