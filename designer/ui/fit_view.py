@@ -29,7 +29,7 @@ from designer.ui.param_editors import warning_colour
 from designer.ui.summary_panel import SHARE_ROLE, ShareBarDelegate
 
 LAYER_COLUMNS = ("Layer", "Type", "Forward ms", "Backward ms", "Share of a step")
-BATCH_COLUMNS = ("Batch", "Step time", "Images/s", "Peak memory", "Estimate", "Est./measured")
+BATCH_COLUMNS = ("Batch", "Step time", "Images/s", "Peak memory", "Estimate", "Est./meas.")
 POLL_MS = 100
 NODE_ROLE = int(Qt.ItemDataRole.UserRole.value) + 10
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -133,8 +133,9 @@ class FitView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.layer_view)
         self.splitter.addWidget(batches)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 400])   # the layers' names, times and share bars need the room
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -332,8 +333,10 @@ class FitView(QWidget):
         rate = f"{result.largest_batch * 1000 / result.largest_step_ms:,.1f}" \
             if tried and result.largest_step_ms else "—"
         peak = nbytes(result.largest_peak_bytes) if result.largest_peak_bytes else "—"
+        estimate = result.fixed_estimate_bytes + result.activation_bytes * result.largest_batch
         row = [_cell(f"★ {result.largest_batch:,}", True, bold=True), _cell(step, True, True),
-               _cell(rate, True, True), _cell(peak if tried else f"≈ {peak}", True, True), _cell(""), _cell("")]
+               _cell(rate, True, True), _cell(peak if tried else f"≈ {peak}", True, True),
+               _cell(nbytes(estimate), True), _cell("")]
         for item in row:
             item.setToolTip(largest_text(result))
         return row
