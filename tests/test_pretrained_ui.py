@@ -4,13 +4,14 @@ hub cache the test seeds (a temporary TORCH_HOME; nothing is downloaded)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 torch = pytest.importorskip("torch")
 tvm = pytest.importorskip("torchvision.models")
 
 from designer.graph.presets import PRETRAINED_CHOICE  # noqa: E402
 from designer.ui.training import PRETRAINED_ACTION  # noqa: E402
+from test_ui_editor import dispose  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 CHOICE = "ImageNet weights (torchvision IMAGENET1K_V1)"
@@ -43,12 +44,7 @@ def window(qtbot, hub):
     qtbot.waitExposed(w)
     yield w
     w.training_panel.shutdown()
-    w.autosave.stop()
-    w.scene.detach()
-    w.controller.history.set_clean()
-    w.close()
-    w.deleteLater()
-    QApplication.processEvents()
+    dispose(w)
 
 
 def test_the_inspector_loads_imagenet_weights_and_the_summary_says_so(window, qtbot, hub):
