@@ -3,6 +3,7 @@ sides, the delta table, and a row that selects its card."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from designer import load_graph, save_graph
 from designer.graph.model import AddNode, Connect, Disconnect, Edge, Node, SetParam
 from designer.ui import theme
@@ -94,3 +95,31 @@ def test_compare_with_a_preset_and_with_itself(window, qtbot):
     assert not dialog.compare_with("no_such_network")
     assert not dialog.problem.isHidden()
     assert dialog.problem.text() == "Cannot compare: no_such_network: cannot read (No such file or directory)"
+
+
+def test_a_row_inside_a_composite_shows_that_composite_s_inside(window, qtbot, tmp_path):
+    from designer.ui.compare_dialog import CompareDialog
+    from tests.test_compare_diff import DEEPER, SMALL, vgg_like
+    graphs = []
+    for stages in (SMALL, DEEPER):
+        g = vgg_like(stages)
+        g.group([i for i in g.nodes if i.startswith(("conv", "relu", "pool"))], "Features", "features")
+        graphs.append(g)
+    save_graph(graphs[0], tmp_path / "small.json")
+    save_graph(graphs[1], tmp_path / "deeper.json")
+    window.open_source(str(tmp_path / "deeper.json"))
+    dialog = CompareDialog(window.controller, window)
+    qtbot.addWidget(dialog)
+    assert dialog.compare_with(tmp_path / "small.json")
+    t = theme.current()
+    assert dialog.now.outline_colour("features") == t.warning.upper() and dialog.up_button.isHidden()
+    table = dialog.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == "features/conv2_3")
+    table.selectRow(row)
+    assert dialog.levels == ("features/", "features/")
+    assert dialog.now.outline_colour("conv2_3") == t.ok.upper() and dialog.now.selected_ids() == ["conv2_3"]
+    assert "conv2_3" not in dialog.before.nodes and "conv2_2" in dialog.before.nodes
+    assert dialog.now_title.text().startswith("Now: deeper.json ▸ features")
+    assert window.controller.selection == ["features"]
+    qtbot.mouseClick(dialog.up_button, Qt.MouseButton.LeftButton)
+    assert dialog.levels == ("", "") and "features" in dialog.now.nodes and dialog.up_button.isHidden()

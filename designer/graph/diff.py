@@ -77,8 +77,13 @@ class NodeChange(_Deltas):
         return self.id.split("/", 1)[0]
 
     @property
+    def old_path(self) -> str:
+        """Its path in the old network."""
+        return self.old_id or self.id
+
+    @property
     def old_top(self) -> str:
-        return (self.old_id or self.id).split("/", 1)[0]
+        return self.old_path.split("/", 1)[0]
 
     def describe(self) -> str:
         """What changed, in words: `out_channels 6 → 8; output 6×28×28 → 8×28×28`."""
@@ -139,18 +144,17 @@ class GraphDiff(_Deltas):
         """Every entry, in the order a table shows them: removed, added, changed."""
         return self.removed + self.added + self.changed
 
-    def status_of(self, top_id: str, side: str = "new") -> str:
-        """"added", "removed", "changed" or "" for a block of the top level of one side
-        ("new": the added and changed cards; "old": the removed and changed ones)."""
-        if side == "new":
-            for c in self.added:
-                if c.id == top_id:
-                    return "added"
-            return "changed" if any(c.top == top_id for c in self.changed + self.added) else ""
-        for c in self.removed:
-            if c.id == top_id:
-                return "removed"
-        return "changed" if any(c.old_top == top_id for c in self.changed + self.removed) else ""
+    def status_of(self, node_id: str, side: str = "new", level: str = "") -> str:
+        """"added", "removed", "changed" or "" for a block of one side ("new": the added and
+        changed cards; "old": the removed and changed ones) at `level`: "" the top level, else
+        the path of a composite's inside with a trailing "/" (`features/`, `layer3/#2/`)."""
+        whole, own = (self.added, "added") if side == "new" else (self.removed, "removed")
+        if any(c.id == level + node_id for c in whole):
+            return own
+        paths = [c.id for c in self.changed + self.added] if side == "new" else \
+            [c.old_path for c in self.changed + self.removed]
+        return "changed" if any(p.startswith(level) and p[len(level):].split("/", 1)[0] == node_id
+                                for p in paths) else ""
 
     def as_dict(self) -> dict:
         return {"added": [c.as_dict() for c in self.added], "removed": [c.as_dict() for c in self.removed],
@@ -224,7 +228,8 @@ def _compare(old: _Side, o: str, new: _Side, n: str, pairs: dict, back: dict, ou
     """Record the pair's entry when it differs (a composite's before those inside it)."""
     no, nn = old.graph.nodes[o], new.graph.nodes[n]
     io, inew = old.info(o), new.info(n)
-    change = NodeChange(new.prefix + n, nn.type, "changed", old_id=old.prefix + o if o != n else "",
+    change = NodeChange(new.prefix + n, nn.type, "changed",
+                        old_id=old.prefix + o if old.prefix + o != new.prefix + n else "",
                         old_type=no.type if no.type != nn.type else "")
     spec_o, spec_n = old.spec(no), new.spec(nn)
     names = list(dict.fromkeys(list(no.params) + list(nn.params)))
@@ -285,6 +290,39 @@ def _diff_inside(old: _Side, no: Node, spec_o, io, new: _Side, nn: Node, spec_n,
         if inside_o is None or inside_n is None:
             continue
         _diff_level(_Side(inside_o, copies_o[k], po), _Side(inside_n, copies_n[k], pn), out, depth + 1)
+
+
+def inside_at(graph: Graph, level: str, input_shape=None):
+    """(graph, analysis) of the composite inside a level names (`features/`, `layer3/#2/`, as
+    the entries' paths do), "" the network itself; None when the network has no such inside."""
+    g, a = graph, graph.analyze(input_shape)
+    parts = [p for p in level.split("/") if p]
+    i = 0
+    while i < len(parts):
+        node, info = g.nodes.get(parts[i]), a.nodes.get(parts[i])
+        if node is None or info is None or not info.inner:
+            return None
+        k = 0
+        if i + 1 < len(parts) and parts[i + 1].startswith("#"):
+            i += 1
+            k = int(parts[i][1:]) - 1 if parts[i][1:].isdigit() else -1
+        if not 0 <= k < len(info.inner):
+            return None
+        try:
+            spec = g.spec(node)
+        except GraphError:
+            return None
+        inside = _expand(spec, node, info.inner[k])
+        if inside is None:
+            return None
+        g, a = inside, info.inner[k]
+        i += 1
+    return g, a
+
+
+def level_of(path: str) -> str:
+    """The level a path lies at: `features/` for `features/16`, "" for a top-level block."""
+    return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
 
 
 def _expand(spec, node: Node, analysis) -> Graph | None:

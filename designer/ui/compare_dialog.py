@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QGraphicsSimpleTextItem, QGraphicsView, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from designer.graph.diff import GraphDiff, diff_graphs, signed
+from designer.graph.diff import GraphDiff, diff_graphs, inside_at, level_of, signed
 from designer.graph.errors import GraphError
 from designer.graph.format import count
 from designer.graph.layout import layered_positions
@@ -55,13 +55,17 @@ class DiffDrawing(QGraphicsView):
         self.marks: dict[str, str] = {}      # node id -> its status
         self._outlines: dict[str, QGraphicsPathItem] = {}
 
-    def show_graph(self, graph, statuses: dict[str, str]) -> None:
+    def show_graph(self, graph, statuses: dict[str, str], analysis=None) -> None:
+        """Draw `graph` (None: nothing, this side has no such level) with its analysis."""
         scene = self.scene()
         scene.clear()
         self.nodes.clear()
         self._outlines.clear()
+        if graph is None:
+            self.marks = {}
+            return
         self.marks = {i: s for i, s in statuses.items() if s and i in graph.nodes}
-        analysis = graph.analyze()
+        analysis = analysis if analysis is not None else graph.analyze()
         positions = {i: n.pos for i, n in graph.nodes.items()}
         if len(set(positions.values())) < len(positions):   # never laid out (an imported network)
             positions = layered_positions(graph)
@@ -162,6 +166,7 @@ class CompareDialog(QDialog):
         self.other_name = ""
         self.other_graph = None
         self.now_graph = None
+        self.levels = ("", "")   # the composite insides drawn: (before, now); "" the top levels
 
         self.source = QComboBox()
         self.source.setMinimumWidth(260)
@@ -172,6 +177,11 @@ class CompareDialog(QDialog):
         self.source.addItem("Another file…", OTHER_FILE)
         self.compare_button = QPushButton("Compare")
         self.compare_button.clicked.connect(self._compare_chosen)
+        self.source.activated.connect(lambda _i: self._compare_chosen())
+        self.up_button = QPushButton("Back to the Top Level")
+        self.up_button.setToolTip("The drawings show the inside of a composite; show the whole networks again")
+        self.up_button.clicked.connect(lambda: self.show_level("", ""))
+        self.up_button.hide()
         self.problem = QLabel()
         self.problem.setStyleSheet(f"color: {theme.current().error};")
         self.problem.hide()
@@ -179,6 +189,7 @@ class CompareDialog(QDialog):
         top.addWidget(QLabel("Compare this document with"))
         top.addWidget(self.source, 1)
         top.addWidget(self.compare_button)
+        top.addWidget(self.up_button)
 
         self.before = DiffDrawing()
         self.now = DiffDrawing()
@@ -256,6 +267,10 @@ class CompareDialog(QDialog):
             self._problem(f"Cannot compare: {exc}")
             return False
         self.show_diff(other.graph, name or Path(str(source)).name)
+        saved = self.controller.path is not None and Path(str(source)) == Path(self.controller.path)
+        index = self.source.findData(SAVED if saved else str(source))
+        if index >= 0:
+            self.source.setCurrentIndex(index)
         return True
 
     def show_diff(self, other_graph, other_name: str) -> None:
@@ -265,10 +280,7 @@ class CompareDialog(QDialog):
         self.other_graph = other_graph
         self.now_graph = self.controller.graph.copy()
         self.diff = d = diff_graphs(other_graph, self.now_graph)
-        self.before_title.setText(f"Before: {other_name}  ({count(d.old_params)} parameters)")
-        self.now_title.setText(f"Now: {self.controller.title}  ({count(d.new_params)} parameters)")
-        self.before.show_graph(other_graph, {i: d.status_of(i, "old") for i in other_graph.nodes})
-        self.now.show_graph(self.now_graph, {i: d.status_of(i, "new") for i in self.now_graph.nodes})
+        self.show_level("", "")
         if d.same:
             summary = "Nothing changed."
         else:
@@ -277,6 +289,24 @@ class CompareDialog(QDialog):
                             f"({signed(d.params_delta)}), multiply-adds {count(d.old_macs)} → {count(d.new_macs)} "
                             f"({signed(d.macs_delta)})")
         self._fill_table(d)
+
+    def show_level(self, before: str, now: str) -> None:
+        """Draw the insides at these levels (`features/`; "" the networks themselves), each
+        block outlined by what happened to it or inside it."""
+        d = self.diff
+        self.levels = (before, now)
+        for view, graph, level, side, title, name, params in (
+                (self.before, self.other_graph, before, "old", self.before_title, self.other_name, d.old_params),
+                (self.now, self.now_graph, now, "new", self.now_title, self.controller.title, d.new_params)):
+            found = inside_at(graph, level)
+            inside, analysis = found if found is not None else (None, None)
+            statuses = {i: d.status_of(i, side, level) for i in inside.nodes} if inside is not None else {}
+            view.show_graph(inside, statuses, analysis)
+            where = f" ▸ {level.rstrip('/').replace('/', ' ▸ ')}" if level else ""
+            missing = "  (not in this network)" if inside is None else ""
+            title.setText(f"{'Before' if side == 'old' else 'Now'}: {name}{where}{missing}"
+                          + (f"  ({count(params)} parameters)" if not level else ""))
+        self.up_button.setVisible(bool(before or now))
 
     def _fill_table(self, d: GraphDiff) -> None:
         self.table.blockSignals(True)
@@ -308,13 +338,24 @@ class CompareDialog(QDialog):
         self.select_entry(rows[0].row())
 
     def select_entry(self, index: int) -> None:
+        """Show the level the entry lies at (a composite's inside for `features/16`) and
+        select its block on each side that has it, and in the editor its top-level block."""
         entry = self.diff.entries()[index]
-        new_top = entry.top if entry.status != "removed" else None
-        old_top = entry.old_top if entry.status != "added" else None
-        self.now.select(new_top if new_top in self.now.nodes else None)
-        self.before.select(old_top if old_top in self.before.nodes else None)
-        if new_top is not None and new_top in self.controller.graph.nodes:
-            self.controller.select([new_top])
+        new_path = _block_path(entry.id) if entry.status != "removed" else ""
+        old_path = _block_path(entry.old_path) if entry.status != "added" else ""
+        levels = (level_of(old_path or new_path), level_of(new_path or old_path))
+        if levels != self.levels:
+            self.show_level(*levels)
+        self.now.select(new_path[len(levels[1]):] if new_path else None)
+        self.before.select(old_path[len(levels[0]):] if old_path else None)
+        if new_path and entry.top in self.controller.graph.nodes:
+            self.controller.select([entry.top])
+
+
+def _block_path(path: str) -> str:
+    """The block a path names: a composite's copy (`layer3/#6`) is shown as its composite."""
+    head, _, leaf = path.rpartition("/")
+    return head if leaf.startswith("#") and head else path
 
 
 def open_compare_dialog(window) -> CompareDialog:
