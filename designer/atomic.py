@@ -248,7 +248,7 @@ def atomic_path(target, size_hint: int | None = None):
         written = _size(tmp) if tmp is not None else 0
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        failure = _refused(exc, target, max(size_hint or 0, old, written) or None, written, kept)
+        failure = _refused(exc, target, size_hint or max(old, written) or None, written, kept)
         if failure is not None:
             raise failure from exc
         raise

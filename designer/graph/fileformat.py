@@ -85,12 +85,14 @@ def save(g: Graph, path) -> None:
     """Atomic: write beside the target, flush to disk, then rename over it; a failure
     leaves the old file whole and no temporary file behind. A file-system problem
     becomes a GraphFileError that names the file."""
-    from designer.atomic import atomic_path
+    from designer.atomic import WriteFailed, atomic_path
     path = Path(path)
     data = dumps(g).encode("utf-8")
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, size_hint=len(data)) as tmp:
             tmp.write_bytes(data)
+    except WriteFailed as exc:   # a full or read-only disk: its sentence names the file and what is kept
+        raise GraphFileError(str(exc)) from None
     except OSError as exc:
         raise GraphFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
 

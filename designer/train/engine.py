@@ -155,7 +155,7 @@ class Trainer:
         analysis = getattr(self, "analysis", None)
         if analysis is None:
             return message, "Try a smaller batch size or a smaller input."
-        estimate = memory.Estimate(analysis.total_params, analysis.activation_bytes, self.config.optimizer)
+        estimate = memory.Estimate.of(analysis, self.config.optimizer)
         _batch, hint = memory.suggest_batch(estimate, batch, memory.free_bytes(device) if device else None)
         if device is not None and device.type == "cuda" and self.config.amp == "off":
             hint += " Mixed precision (bf16) halves the activations."
@@ -618,11 +618,13 @@ class Trainer:
         self.phase = "saving"
         try:
             export_torchscript(module, path)
-        except WriteFailed:
-            raise   # a full disk stops the run with what is kept
         except Exception as exc:  # noqa: BLE001 - the checkpoints still hold the weights
             failure = write_failure(exc, path)
-            if failure is not None:
+            if failure is not None:   # a full disk stops the run with what is kept; the size: the tensors'
+                if failure.needed is None:
+                    held = list(module.parameters()) + list(module.buffers())
+                    failure = WriteFailed(path, failure.errno, sum(t.numel() * t.element_size() for t in held),
+                                          failure.kept)
                 raise failure from exc
             self._log(f"model.pt could not be written ({exc}); last.pt holds the weights")
             return

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDia
 
 from designer.atomic import WriteFailed
 from designer.document import Document, is_weights_file
-from designer.graph.errors import GraphError
+from designer.graph.errors import GraphError, GraphFileError
 from designer.graph.fileformat import save
 from designer.graph.model import CompositeDef
 
@@ -257,8 +257,9 @@ class MainWindow(QMainWindow):
     def _write(self, path: Path) -> bool:
         try:
             save(self.controller.graph, path)
-        except (OSError, GraphError, ValueError) as exc:   # WriteFailed says where itself; the document stays dirty
-            self.show_problem("Cannot save", str(exc) if isinstance(exc, WriteFailed) else f"{path}: {exc}")
+        except (OSError, GraphError, ValueError) as exc:   # the document stays modified
+            named = isinstance(exc, (WriteFailed, GraphFileError))   # their sentence names the file already
+            self.show_problem("Cannot save", str(exc) if named else f"{path}: {exc}")
             return False
         self.controller.mark_saved(path)
         self.add_recent(path)
