@@ -7,7 +7,7 @@ import pytest
 
 from designer import load_graph
 from designer.__main__ import main
-from designer.graph.diff import diff_graphs
+from designer.graph.diff import diff_graphs, inside_at
 from designer.graph.model import Graph
 
 
@@ -130,6 +130,12 @@ def test_more_copies_of_a_repeated_block_are_added_copies():
     assert a_only(d.changed).params == {"repeat": (2, 3)}
     d = diff_graphs(stage(1), stage(1, shortcut=False))
     assert [(r.id, r.type) for r in d.removed] == [("stage/add", "Add")]
+    # the inside of one copy, as the paths name it, and each block's status there
+    inside, analysis = inside_at(stage(3), "stage/#2/")
+    assert {"conv1", "conv2", "add"} <= set(inside.nodes) and analysis.total_params == torch_params(stage(1))
+    assert inside_at(stage(3), "stage/#4/") is None and inside_at(stage(3), "nothing/") is None
+    assert d.status_of("add", "old", "stage/") == "removed" and d.status_of("conv1", "old", "stage/") == ""
+    assert d.status_of("stage", "old") == d.status_of("stage", "new") == "changed"
 
 
 def a_only(items):
