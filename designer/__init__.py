@@ -25,4 +25,14 @@ def save_graph(document, path) -> None:
     document.save(path)
 
 
-__all__ = ["load_graph", "save_graph", "__version__"]
+def import_model(source, input_shape=None):
+    """A Document of an existing network with its weights: an nn.Module, `torchvision:NAME`
+    or `path/file.py:Class` (built with no arguments). `input_shape` (C, H, W) is needed where
+    the source does not say it (torchvision's models do). See designer.importer."""
+    from designer.document import Document
+    from designer.importer import import_network
+    imported = import_network(source, input_shape)
+    return Document(imported.graph, imported.weights)
+
+
+__all__ = ["load_graph", "save_graph", "import_model", "__version__"]

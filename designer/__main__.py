@@ -5,6 +5,7 @@
     python -m designer presets
     python -m designer export FILE_OR_PRESET -o OUT [--format ...]
     python -m designer train FILE_OR_PRESET --dataset NAME ...
+    python -m designer import SOURCE -o OUT.json|OUT.pth [--input C,H,W]
     python -m designer diff A B [--json]
     python -m designer runs DIR...
     python -m designer profile FILE_OR_PRESET [--device auto|cpu|cuda] [--batch-sizes 1,8,32] [--json]
@@ -20,6 +21,7 @@ SUBCOMMANDS = {
     "presets": "designer.cli.presets",
     "export": "designer.cli.export",
     "train": "designer.cli.train",
+    "import": "designer.cli.import_model",
     "diff": "designer.cli.diff",
     "runs": "designer.cli.runs",
     "profile": "designer.cli.profile",

@@ -204,18 +204,20 @@ def call_template(template, xs, batch: int):
 
 class TorchFunction(nn.Module):
     """One allow-listed torch function applied to the inputs, with the arguments the document
-    holds (the batch size read off the first input); `pick` takes one item of a tuple result."""
+    holds (the batch size read off input `batch_from`: ViT's class token, which has none, is
+    expanded to the batch of the image); `pick` takes one item of a tuple result."""
 
-    def __init__(self, function: str, args: list, kwargs: dict, pick: int = -1):
+    def __init__(self, function: str, args: list, kwargs: dict, pick: int = -1, batch_from: int = 0):
         super().__init__()
         self.function = function
         self.args = args
         self.kwargs = kwargs
         self.pick = pick
+        self.batch_from = batch_from     # the input whose first axis is the batch
         self._f = function_named(function)
 
     def forward(self, *xs):
-        batch = xs[0].shape[0] if xs and isinstance(xs[0], torch.Tensor) else 1
+        batch = xs[self.batch_from].shape[0]
         args = call_template(self.args, xs, batch)
         kwargs = call_template(self.kwargs, xs, batch)
         if isinstance(self._f, str):

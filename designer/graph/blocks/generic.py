@@ -127,13 +127,17 @@ register(BlockSpec("TorchModule", "Dense",
 
 def _build_function(p):
     from designer.layers import TorchFunction
-    return TorchFunction(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"])
+    return TorchFunction(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"],
+                         p["batch_from"])
 
 
 @lru_cache(maxsize=4096)
-def _function_on_meta(function: str, args: str, kwargs: str, pick: int, ins: tuple):
+def _function_on_meta(function: str, args: str, kwargs: str, pick: int, batch_from: int, ins: tuple):
     import torch
-    layer = _build_function({"function": function, "args": args, "kwargs": kwargs, "pick": pick})
+    if batch_from >= len(ins):
+        raise ShapeError(f"batch from input {batch_from}: it has only {len(ins)} inputs")
+    layer = _build_function({"function": function, "args": args, "kwargs": kwargs, "pick": pick,
+                             "batch_from": batch_from})
     try:
         with torch.no_grad():
             y = layer(*_meta_inputs(dict(enumerate(ins))))
@@ -145,7 +149,7 @@ def _function_on_meta(function: str, args: str, kwargs: str, pick: int, ins: tup
 
 def _function_infer(p, ins):
     shapes = tuple(tuple(s) for s in ins.values())
-    out = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], shapes)
+    out = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], p["batch_from"], shapes)
     return Inference({"out": out}, macs=0,
                      shape_formula=f"{' and '.join(fmt_shape(s) for s in shapes)} → {fmt_shape(out)} "
                                    f"(torch's {p['function']} on the meta device)")
@@ -164,7 +168,8 @@ register(BlockSpec("TorchFunction", "Dense",
                     _Json("kwargs", "str", "{}", "Keyword arguments, a JSON object."),
                     Param("num_inputs", "int", 1, "How many tensors it takes.", min=1, max=64),
                     Param("pick", "int", -1, "For a function giving several tensors: which one (-1: it gives one).",
-                          min=-1, max=64)),
+                          min=-1, max=64),
+                    Param("batch_from", "int", 0, "Which input (from 0) tells the batch size.", min=0, max=63)),
                    _function_infer, lambda p, ins: _build_function(p),
                    inputs=lambda p: _ports(p["num_inputs"]), summary=_function_summary))
 

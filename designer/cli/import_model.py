@@ -1,0 +1,53 @@
+"""Bring an existing network in: SOURCE is torchvision:NAME (random weights, nothing downloaded)
+or path/file.py:Class (built with no arguments; this runs that file). OUT.json writes the
+drawing, OUT.pth the drawing with the source's weights. Every other command then takes OUT.
+Exits 2 with one line per problem when the source cannot be imported."""
+from __future__ import annotations
+
+import sys
+import time
+
+from designer.cli.load import Unreadable, parse_shape
+from designer.graph.errors import GraphError
+
+
+def add_arguments(parser):
+    parser.add_argument("source", help="torchvision:NAME or path/file.py:Class")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.json (drawing) or OUT.pth "
+                        "(drawing and weights)")
+    parser.add_argument("--input", metavar="C,H,W", help="the input shape (torchvision models know theirs)")
+    parser.add_argument("--notes", action="store_true", help="print what was kept as a generic block")
+
+
+def run(args) -> int:
+    from designer.document import Document
+    from designer.importer import ImportFailure, import_network
+    try:
+        shape = parse_shape(args.input)
+    except Unreadable:
+        return 2
+    start = time.perf_counter()
+    try:
+        imported = import_network(args.source, shape)
+        notes = imported.notes
+        document = Document(imported.graph, imported.weights)
+        document.save(args.output)
+    except ImportFailure as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except (GraphError, OSError) as exc:
+        print(f"error: cannot write {args.output}: {exc}", file=sys.stderr)
+        return 2
+    a = document.analysis
+    top = len(document.graph.nodes)
+    shared = len(document.graph.composites)
+    print(f"imported {args.source}: {a.total_params:,} parameters, {top} top-level blocks, "
+          f"{shared} block definitions, in {time.perf_counter() - start:.1f} s; wrote {args.output}")
+    if notes:
+        if args.notes:
+            for line in notes:
+                print(f"note: {line}")
+        else:
+            print(f"{len(notes)} notes (generic blocks, unused layers): --notes lists them")
+    return 0

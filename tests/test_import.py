@@ -1,0 +1,184 @@
+"""Importing existing networks (designer.importer): exact parameters, shapes and outputs
+compared with PyTorch's own module, the hierarchy as shared composites, the command line, a
+user's .py file trained and exported, and every refusal in the words a user reads."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision.models as tvm
+from torch import fx, nn
+
+import designer
+from designer.__main__ import main
+from designer.graph.errors import GraphFileError
+from designer.graph.fileformat import loads
+from designer.importer import ImportFailure, import_network
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "se_residual.py"
+
+
+def outputs_agree(source: nn.Module, document, shape, tol=1e-4) -> float:
+    """max |source − compiled| / max |source| on one random input, both in eval mode."""
+    torch.manual_seed(1)
+    x = torch.randn(2, *shape)
+    net = document.compile().eval()
+    with torch.no_grad():
+        want, got = source.eval()(x), net(x)
+    assert want.shape == got.shape
+    return ((want - got).abs().max() / want.abs().max().clamp_min(1e-12)).item()
+
+
+def test_resnet18_instance_imports_with_its_weights_and_shared_blocks():
+    torch.manual_seed(0)
+    source = tvm.resnet18(num_classes=7)
+    doc = designer.import_model(source, (3, 64, 64))
+    a = doc.analyze()
+    assert a.ok, a.errors
+    assert a.total_params == sum(p.numel() for p in source.parameters()) == 11_180_103
+    assert a.output_shapes == {"out": (7,)}
+    assert outputs_agree(source, doc, (3, 64, 64)) <= 1e-4
+    g = doc.graph
+    assert list(g.nodes) == ["x", "conv1", "bn1", "relu", "maxpool", "layer1_0", "layer1_1", "layer2_0",
+                             "layer2_1", "layer3_0", "layer3_1", "layer4_0", "layer4_1", "avgpool", "flatten",
+                             "fc", "out"]
+    # layer1's two blocks are alike; each first block of layers 2-4 has its projection shortcut
+    assert g.nodes["layer1_0"].type == g.nodes["layer1_1"].type == "BasicBlock"
+    assert len(g.composites) == 7
+    assert "downsample_0" in g.composites[g.nodes["layer2_0"].type].graph.nodes
+    # the weights are named as the drawing compiles: torchvision's own names, `.` for a nested module
+    assert torch.equal(doc.weights["layer2_0.downsample_0.weight"], source.layer2[0].downsample[0].weight)
+
+
+def test_vision_transformer_parts_become_blocks():
+    torch.manual_seed(0)
+    source = tvm.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16,
+                                   mlp_dim=32, num_classes=5)
+    with torch.no_grad():
+        source.heads.head.weight.normal_()    # torchvision starts the head at zero
+    imported = import_network(source, (3, 32, 32))
+    g = imported.graph
+    types = {n.type for n in g.nodes.values()}
+    assert {"Parameter", "Reshape", "Permute", "Slice"} <= types
+    inside = g.composites[g.nodes["encoder_layers_encoder_layer_0"].type].graph
+    assert {"MultiheadAttention", "LayerNorm", "Add"} <= {n.type for n in inside.nodes.values()}
+    assert g.nodes["encoder_layers_encoder_layer_0"].type == g.nodes["encoder_layers_encoder_layer_1"].type
+    doc = designer.import_model(source, (3, 32, 32))
+    assert doc.analyze().total_params == sum(p.numel() for p in source.parameters())
+    assert outputs_agree(source, doc, (3, 32, 32)) <= 1e-4
+
+
+def test_a_layer_the_catalog_lacks_becomes_a_generic_block_with_its_arguments():
+    source = nn.Sequential(nn.Conv2d(3, 8, 3), nn.PixelShuffle(2), nn.Softplus(beta=2.0), nn.Flatten())
+    imported = import_network(source, (3, 10, 10))
+    kinds = {n.id: (n.type, n.params.get("layer"), n.params.get("kwargs")) for n in imported.graph.nodes.values()}
+    assert kinds["n1"] == ("TorchModule", "nn.PixelShuffle", '{"upscale_factor": 2}')
+    assert kinds["n2"] == ("TorchModule", "nn.Softplus", '{"beta": 2.0, "threshold": 20.0}')
+    assert imported.notes == ["layer 1: kept as a generic nn.PixelShuffle block",
+                              "layer 2: kept as a generic nn.Softplus block"]
+    doc = designer.import_model(source, (3, 10, 10))
+    assert doc.analyze().output_shapes == {"out": (2 * 16 * 16,)}
+    assert outputs_agree(source, doc, (3, 10, 10)) <= 1e-4
+
+
+def test_a_document_naming_other_code_is_refused_in_one_line():
+    text = json.dumps({"format": "network-designer", "version": 1,
+                       "nodes": [{"id": "x", "type": "Input", "params": {"shape": [3]}},
+                                 {"id": "f", "type": "TorchFunction", "params": {"function": "os.system"}}],
+                       "edges": [["x.out", "f.in"]]})
+    with pytest.raises(GraphFileError) as info:
+        loads(text)
+    assert str(info.value) == ("nodes[1] (f): function: 'os.system' is not a torch, torch.nn.functional, Tensor, "
+                               "operator or torchvision.ops function")
+    with pytest.raises(GraphFileError) as info:
+        loads(text.replace('"TorchFunction", "params": {"function": "os.system"}',
+                           '"TorchModule", "params": {"layer": "subprocess.Popen"}'))
+    assert str(info.value) == "nodes[1] (f): layer: 'subprocess.Popen' is not a torch.nn or torchvision.ops layer"
+
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        return -x
+
+
+def test_a_module_fx_cannot_trace_gets_one_line_suggesting_pt2_or_onnx():
+    with pytest.raises(ImportFailure) as info:
+        import_network(Branchy(), (3,))
+    assert info.value.problems == [
+        "torch.fx cannot trace Branchy: symbolically traced variables cannot be used as inputs to control flow. "
+        "Export it with torch.export (a .pt2 file) or to ONNX (.onnx) and import that file instead"]
+
+
+def secret_op(x):
+    return x * 2
+
+
+fx.wrap("secret_op")
+
+
+class UsesSecret(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(secret_op(x))
+
+
+def test_a_node_that_cannot_be_mapped_is_named_in_words():
+    with pytest.raises(ImportFailure) as info:
+        import_network(UsesSecret(), (4,))
+    assert info.value.problems == [
+        "secret_op(…) in the network: cannot be imported because test_import.secret_op is not a torch, "
+        "torch.nn.functional, Tensor, operator or torchvision.ops function"]
+
+
+def test_sources_that_cannot_be_read_say_why():
+    with pytest.raises(ImportFailure, match=r"^torchvision has no model 'resnet7' "):
+        import_network("torchvision:resnet7")
+    with pytest.raises(ImportFailure) as info:
+        import_network(nn.Linear(3, 2))
+    assert str(info.value) == "give the input shape of Linear (input_shape=(3, 224, 224), or --input 3,224,224)"
+    with pytest.raises(ImportFailure) as info:
+        import_network(f"{EXAMPLE}:NoSuchNet", (1, 8, 8))
+    assert str(info.value) == "se_residual.py defines no NoSuchNet"
+
+
+def test_cli_imports_resnet50_readable(tmp_path, capsys):
+    """Must show 3: 25,557,032 parameters and at most 40 top-level layers (stem, 16 bottlenecks, head)."""
+    out = tmp_path / "r50.pth"
+    assert main(["import", "torchvision:resnet50", "-o", str(out)]) == 0
+    assert "imported torchvision:resnet50: 25,557,032 parameters, 25 top-level blocks" in capsys.readouterr().out
+    assert main(["summary", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["total_params"] == 25_557_032 == sum(p.numel() for p in tvm.resnet50().parameters())
+    assert len(summary["layers"]) <= 40
+    types = [layer["type"] for layer in summary["layers"]]
+    assert sum(t.startswith("Bottleneck") for t in types) == 16
+
+
+@pytest.mark.slow
+def test_a_users_py_file_imports_trains_one_epoch_on_digits_and_exports_to_onnx(tmp_path, capsys):
+    """Must show 4: a squeeze-and-excitation residual network of one's own."""
+    import onnx
+    source = f"{EXAMPLE}:SEResNet"
+    pth = tmp_path / "se.pth"
+    assert main(["import", source, "-o", str(pth), "--input", "1,8,8"]) == 0
+    doc = designer.load_graph(pth)
+    inside = doc.graph.composites[doc.graph.nodes["blocks_0"].type].graph
+    assert {"Multiply", "Add", "AdaptiveAvgPool2d", "Sigmoid"} <= {n.type for n in inside.nodes.values()}
+    assert doc.graph.nodes["blocks_0"].type == doc.graph.nodes["blocks_1"].type
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", str(pth), "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "run"),
+                     "--device", "cpu"]) == 0
+        assert main(["export", str(pth), "-o", str(tmp_path / "se.onnx"), "--weights",
+                     str(tmp_path / "run" / "last.pt")]) == 0
+    assert "weights: loaded 41 of 41 tensors" in capsys.readouterr().err
+    onnx.checker.check_model(onnx.load(str(tmp_path / "se.onnx")))
