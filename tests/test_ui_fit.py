@@ -49,8 +49,16 @@ def test_measure_in_the_worker_then_stale_after_an_edit(qtbot, fit: FitView, doc
         assert layers[name][1] in ("Conv2d", "Linear")
         assert float(layers[name][2]) > 0 and float(layers[name][3].replace(",", "")) > 0
     assert "outside the layers" in layers
-    shares = [fit.layer_model.index(r, 4).data(SHARE_ROLE) for r in range(fit.layer_model.rowCount())]
-    assert all(s >= 0 for s in shares) and 0.5 < sum(shares) <= 1.0001
+    percents = [float(r[4].rstrip(" %")) for r in rows(fit.layer_model)]   # of one step, the rest included
+    assert sum(percents) == pytest.approx(100, abs=0.1 * len(percents))
+    bars = [fit.layer_model.index(r, 4).data(SHARE_ROLE) for r in range(fit.layer_model.rowCount())]
+    assert max(bars) == pytest.approx(1) and all(0 <= b <= 1 for b in bars)   # drawn against the biggest
+    # a click on the header sorts by the backward time, as numbers
+    fit.layer_view.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    ordered = [fit.layer_proxy.index(r, 3).data() for r in range(fit.layer_proxy.rowCount())]
+    numbers = [float(v.replace(",", "")) for v in ordered if v]
+    assert numbers == sorted(numbers, reverse=True)
+    fit.layer_view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
 
     batches = rows(fit.batch_model)
     assert [b[0] for b in batches[:2]] == ["1", "4"]

@@ -17,7 +17,7 @@ import collections
 import threading
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QSizePolicy, QSplitter, QTreeView, QVBoxLayout, QWidget)
@@ -32,6 +32,7 @@ LAYER_COLUMNS = ("Layer", "Type", "Forward ms", "Backward ms", "Share of a step"
 BATCH_COLUMNS = ("Batch", "Step time", "Images/s", "Peak memory", "Estimate", "Est./meas.")
 POLL_MS = 100
 NODE_ROLE = int(Qt.ItemDataRole.UserRole.value) + 10
+SORT_ROLE = NODE_ROLE + 1
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -47,9 +48,10 @@ def _ms(v: float) -> str:
     return f"{v:,.2f} ms" if v < 100 else f"{v:,.0f} ms"
 
 
-def _cell(text: str, right: bool = False, bold: bool = False) -> QStandardItem:
+def _cell(text: str, right: bool = False, bold: bool = False, sort=None) -> QStandardItem:
     item = QStandardItem(text)
     item.setEditable(False)
+    item.setData(text if sort is None else sort, SORT_ROLE)
     if right:
         item.setTextAlignment(_RIGHT)
     if bold:
@@ -103,7 +105,15 @@ class FitView(QWidget):
 
         self.layer_model = QStandardItemModel(0, len(LAYER_COLUMNS), self)
         self.layer_model.setHorizontalHeaderLabels(list(LAYER_COLUMNS))
-        self.layer_view = self._table(self.layer_model)
+        # sorted through a proxy: a click on a header finds the slowest layer, a third click
+        # gives back the order the network runs in
+        self.layer_proxy = QSortFilterProxyModel(self)
+        self.layer_proxy.setSourceModel(self.layer_model)
+        self.layer_proxy.setSortRole(SORT_ROLE)
+        self.layer_view = self._table(self.layer_proxy)
+        self.layer_view.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.layer_view.header().setSortIndicatorClearable(True)
+        self.layer_view.setSortingEnabled(True)
         self.layer_view.setItemDelegateForColumn(4, ShareBarDelegate(self.layer_view))
         self.layer_view.clicked.connect(self._on_layer_clicked)
         # names, types and times as wide as they are; the share bar takes the rest
@@ -305,20 +315,23 @@ class FitView(QWidget):
             return
         graph = self.controller.graph
         self.layer_model.removeRows(0, self.layer_model.rowCount())
+        other = result.other_ms / result.profiled_step_ms if result.profiled_step_ms else 0.0
+        # the bars are drawn against the biggest share, so that a deep network's 3 % layers still show
+        biggest = max([result.share(x) for x in result.layers] + [other]) or 1.0
         for layer in result.layers:
             share = result.share(layer)
-            cells = [_cell(layer.name), _cell(layer.type), _cell(f"{layer.forward_ms:,.2f}", True),
-                     _cell(f"{layer.backward_ms:,.2f}", True), _cell(f"{share * 100:.1f} %", True)]
-            cells[4].setData(share, SHARE_ROLE)
+            cells = [_cell(layer.name), _cell(layer.type), _cell(f"{layer.forward_ms:,.2f}", True, sort=layer.forward_ms),
+                     _cell(f"{layer.backward_ms:,.2f}", True, sort=layer.backward_ms),
+                     _cell(f"{share * 100:.1f} %", True, sort=share)]
+            cells[4].setData(share / biggest, SHARE_ROLE)
             top = layer.name.split(".")[0]
             cells[0].setData(top if top in graph.nodes else "", NODE_ROLE)
             self.layer_model.appendRow(cells)
         if result.profiled_step_ms:
-            share = result.other_ms / result.profiled_step_ms
-            other = [_cell("outside the layers"), _cell("adds, loss, optimizer"), _cell(""), _cell(""),
-                     _cell(f"{share * 100:.1f} %", True)]
-            other[4].setData(share, SHARE_ROLE)
-            self.layer_model.appendRow(other)
+            row = [_cell("outside the layers"), _cell("adds, loss, optimizer"), _cell("", sort=-1.0),
+                   _cell("", sort=-1.0), _cell(f"{other * 100:.1f} %", True, sort=other)]
+            row[4].setData(other / biggest, SHARE_ROLE)
+            self.layer_model.appendRow(row)
         self.batch_model.removeRows(0, self.batch_model.rowCount())
         for b in result.batches:
             self.batch_model.appendRow([_cell(f"{b.batch_size:,}", True), _cell(_ms(b.step_ms), True),
