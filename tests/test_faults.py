@@ -354,3 +354,12 @@ def test_a_truncated_mnist_file_is_named_before_training(tmp_path, monkeypatch, 
     assert err.strip() == (f"error: The MNIST file {images} is damaged: it holds 5,000 bytes where its header "
                            "promises 156,816; delete it and download it again, or put a whole copy there.")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_training_process_that_died_is_told_truly():
+    from designer.train.worker import died
+    killed = died(-9)
+    assert killed.message == "The training process ended unexpectedly (exit code -9): it was killed (SIGKILL)."
+    assert killed.hint.startswith("The system kills a process that takes too much memory")
+    assert died(-11).message == "The training process ended unexpectedly (exit code -11: SIGSEGV)."
+    assert died(3).hint == "This is a bug in Network Designer or in PyTorch."

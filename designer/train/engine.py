@@ -164,6 +164,8 @@ class Trainer:
     def _crash(self, exc: BaseException) -> None:
         """A truly unexpected exception: one line, and the traceback in error.txt."""
         trace = traceback.format_exc()
+        if not self.procs.main:
+            return
         kept = self._kept_text()
         where = self.folder.file(ERROR)
         try:

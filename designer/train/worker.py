@@ -115,10 +115,10 @@ def died(exitcode) -> Error:
         except ValueError:
             name = "an unknown signal"
         if -exitcode == getattr(signal, "SIGKILL", 9):
-            return Error(f"The training process ended unexpectedly: it was killed (signal {-exitcode}, {name}).",
+            return Error(f"The training process ended unexpectedly (exit code {exitcode}): it was killed ({name}).",
                          "The system kills a process that takes too much memory; if you did not end it, try a "
                          "smaller batch size.", CRASH)
-        return Error(f"The training process ended unexpectedly (signal {-exitcode}, {name}).",
+        return Error(f"The training process ended unexpectedly (exit code {exitcode}: {name}).",
                      "This is a bug in Network Designer or in PyTorch.", CRASH)
     return Error(f"The training process ended unexpectedly (exit code {exitcode}).",
                  "This is a bug in Network Designer or in PyTorch.", CRASH)
