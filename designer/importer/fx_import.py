@@ -38,7 +38,9 @@ def _where(node: fx.Node, scope) -> str:
     return f"{getattr(node.target, '__name__', node.target)}(…) in {inside}"
 
 
-def import_module(module: nn.Module, input_shapes: list[tuple], title: str = ""):
+def import_module(module: nn.Module, input_shapes: list[tuple], title: str = "", copy: bool = True):
+    """(graph, weights, notes). The weights are the module's own tensors, copied when `copy` (a
+    live module of the caller's may change them later; one built for the import may not)."""
     t = trace(module, input_shapes)
     blocks, problems, notes = [], [], []
     alias: dict[str, str] = {}
@@ -122,7 +124,7 @@ def import_module(module: nn.Module, input_shapes: list[tuple], title: str = "")
     if unused:
         notes.append(f"{unused:,} parameters of {type(module).__name__} take no part in its evaluation "
                      "(auxiliary heads used only in training, or layers never called): left out")
-    weights = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
+    weights = {k: v.detach().to("cpu", copy=copy) for k, v in weights.items()}
     return graph, weights, notes
 
 

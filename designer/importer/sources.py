@@ -91,5 +91,5 @@ def import_source(source, input_shape=None):
     if shapes is None:
         raise ImportFailure(f"give the input shape of {type(module).__name__} (input_shape=(3, 224, 224), "
                             "or --input 3,224,224)")
-    graph, weights, notes = import_module(module, shapes, title)
+    graph, weights, notes = import_module(module, shapes, title, copy=isinstance(source, nn.Module))
     return Imported(graph, weights, notes)

@@ -1,5 +1,5 @@
-"""Tracing a module with torch.fx and running the trace twice on fake tensors (no memory, no
-arithmetic), with batches of 2 and 3: a value the two runs give alike is a constant, one that
+"""Tracing a module with torch.fx and running the trace twice without arithmetic (meta or fake
+tensors: no memory), with batches of 2 and 3: a value the two runs give alike is a constant, one that
 grows with the batch is written as a multiple of it ({"batch": k})."""
 from __future__ import annotations
 
@@ -64,7 +64,20 @@ class _Tracer(fx.Tracer):
 
 
 def _run(gm: fx.GraphModule, input_shapes, batch: int, name: str) -> dict:
-    from torch._subclasses.fake_tensor import FakeTensorMode
+    """Every node's value for a batch of `batch`: on the meta device (the weights swapped for
+    meta tensors while it runs), or on fake tensors where an operation has no meta kernel."""
+    try:
+        return _record(gm, input_shapes, batch, "meta")
+    except Exception:  # noqa: BLE001 - some operations need fake tensors; they say what is wrong
+        pass
+    try:
+        return _record(gm, input_shapes, batch, "fake")
+    except Exception as exc:  # noqa: BLE001
+        shapes = ", ".join("×".join(map(str, s)) for s in input_shapes)
+        raise ImportFailure(f"{name} cannot run on an input of {shapes}: {first_line(exc)}") from None
+
+
+def _record(gm: fx.GraphModule, input_shapes, batch: int, how: str) -> dict:
     values: dict = {}
 
     class Recorder(fx.Interpreter):
@@ -73,11 +86,13 @@ def _run(gm: fx.GraphModule, input_shapes, batch: int, name: str) -> dict:
             values[n.name] = result
             return result
 
-    try:
+    if how == "meta":
+        from torch.nn.utils.stateless import _reparametrize_module
+        state = {k: v.to("meta") for k, v in [*gm.named_parameters(), *gm.named_buffers()]}
+        with _reparametrize_module(gm, state), torch.no_grad():
+            Recorder(gm).run(*[torch.empty((batch,) + tuple(s), device="meta") for s in input_shapes])
+    else:
+        from torch._subclasses.fake_tensor import FakeTensorMode
         with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-            xs = [torch.empty((batch,) + tuple(s)) for s in input_shapes]
-            Recorder(gm).run(*xs)
-    except Exception as exc:  # noqa: BLE001
-        shapes = ", ".join("×".join(map(str, s)) for s in input_shapes)
-        raise ImportFailure(f"{name} cannot run on an input of {shapes}: {first_line(exc)}") from None
+            Recorder(gm).run(*[torch.empty((batch,) + tuple(s)) for s in input_shapes])
     return values
