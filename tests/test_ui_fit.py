@@ -52,7 +52,8 @@ def test_measure_in_the_worker_then_stale_after_an_edit(qtbot, fit: FitView, doc
     percents = [float(r[4].rstrip(" %")) for r in rows(fit.layer_model)]   # of one step, the rest included
     assert sum(percents) == pytest.approx(100, abs=0.1 * len(percents))
     bars = [fit.layer_model.index(r, 4).data(SHARE_ROLE) for r in range(fit.layer_model.rowCount())]
-    assert max(bars) == pytest.approx(1) and all(0 <= b <= 1 for b in bars)   # drawn against the biggest
+    assert max(bars) == pytest.approx(1) and all(0 <= b <= 1 for b in bars)   # drawn against the biggest layer
+    assert bars[-1] == 0                                                       # the rest: a figure, no bar
     # a click on the header sorts by the backward time, as numbers
     fit.layer_view.sortByColumn(3, Qt.SortOrder.DescendingOrder)
     ordered = [fit.layer_proxy.index(r, 3).data() for r in range(fit.layer_proxy.rowCount())]

@@ -316,8 +316,9 @@ class FitView(QWidget):
         graph = self.controller.graph
         self.layer_model.removeRows(0, self.layer_model.rowCount())
         other = result.other_ms / result.profiled_step_ms if result.profiled_step_ms else 0.0
-        # the bars are drawn against the biggest share, so that a deep network's 3 % layers still show
-        biggest = max([result.share(x) for x in result.layers] + [other]) or 1.0
+        # the bars are drawn against the biggest layer's share, so that a deep network's 3 % layers
+        # still show; the rest of the step (its optimizer step and adds) has its figure, not a bar
+        biggest = max([result.share(x) for x in result.layers], default=0.0) or 1.0
         for layer in result.layers:
             share = result.share(layer)
             cells = [_cell(layer.name), _cell(layer.type), _cell(f"{layer.forward_ms:,.2f}", True, sort=layer.forward_ms),
@@ -330,7 +331,7 @@ class FitView(QWidget):
         if result.profiled_step_ms:
             row = [_cell("outside the layers"), _cell("adds, loss, optimizer"), _cell("", sort=-1.0),
                    _cell("", sort=-1.0), _cell(f"{other * 100:.1f} %", True, sort=other)]
-            row[4].setData(other / biggest, SHARE_ROLE)
+            row[4].setData(0.0, SHARE_ROLE)
             self.layer_model.appendRow(row)
         self.batch_model.removeRows(0, self.batch_model.rowCount())
         for b in result.batches:
