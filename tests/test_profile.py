@@ -133,3 +133,40 @@ def test_structure_key_follows_what_a_measurement_depends_on():
 def test_one_step_fits_runs_a_training_step():
     from designer.train.profile import one_step_fits
     assert one_step_fits(load_graph("lenet5").graph, 2, device="cpu") is True
+
+
+def test_layer_times_from_profiler_events():
+    """The attribution rules on hand-made events: two steps (the least counts), an op that made no
+    autograd node leaving its sequence number to the next op, the backward on another thread
+    (as on a GPU), and a device-side copy of a range that must not count twice."""
+    from types import SimpleNamespace
+
+    from designer.train.profile import _layer_times
+
+    def ev(name, start, dur, parent=None, seq=-1, thread=1, fwd_thread=0, device="DeviceType.CPU"):
+        return SimpleNamespace(name=name, time_range=SimpleNamespace(start=start), cpu_time_total=dur,
+                               device_time_total=dur / 2, cpu_parent=parent, sequence_nr=seq, thread=thread,
+                               fwd_thread=fwd_thread, device_type=device)
+
+    events = []
+    for k, t0 in enumerate((0, 1000)):
+        seq = 10 * k
+        step = ev("profile::step", t0, 900 - 100 * k)
+        fwd = ev("profile::forward", t0 + 1, 300, step)
+        conv = ev("layer::conv", t0 + 2, 100 + k, fwd)
+        bn = ev("layer::bn", t0 + 200, 50, fwd)
+        events += [step, fwd, conv, ev("aten::conv2d", t0 + 3, 90, conv, seq=seq + 1), bn,
+                   ev("aten::add_", t0 + 201, 1, bn, seq=seq + 2),            # made no node: seq+2 goes on
+                   ev("aten::batch_norm", t0 + 202, 40, bn, seq=seq + 2),
+                   ev("aten::add", t0 + 260, 5, fwd, seq=seq + 3),             # outside any layer
+                   ev("layer::conv", t0 + 2, 100, None, device="DeviceType.CUDA"),   # the device's copy
+                   ev("autograd::engine::evaluate_function: AddBackward0", t0 + 400, 7, None, seq + 3, 2, 1),
+                   ev("autograd::engine::evaluate_function: NativeBatchNormBackward0", t0 + 410, 60 + k, None,
+                      seq + 2, 2, 1),
+                   ev("autograd::engine::evaluate_function: ConvolutionBackward0", t0 + 480, 200 - k, None,
+                      seq + 1, 2, 1)]
+    times, step_ms = _layer_times(events, cuda=False)
+    assert times == {"conv": (0.1, 0.199), "bn": (0.05, 0.06)}
+    assert step_ms == 0.8
+    times, step_ms = _layer_times(events, cuda=True)   # the device's time of the host's events
+    assert times["conv"] == (0.05, 0.0995) and step_ms == 0.4

@@ -456,7 +456,10 @@ def _layer_times(events, cuda: bool) -> tuple[dict, float]:
     steps (another program taking the CPU only ever adds time). Forward: each layer range's
     time. Backward: each autograd node's evaluate_function, given to the layer whose forward op
     made the node (matched by thread and sequence number; an op that made no node leaves its
-    number to the next op, which made it: the last wins)."""
+    number to the next op, which made it: the last wins). Only the host's events count: on a GPU
+    the ranges come back a second time as device-side annotations, and the device time of a host
+    event already holds its kernels'."""
+    events = [e for e in events if str(e.device_type).endswith("CPU")]
     steps = sorted((e for e in events if e.name == "profile::step"), key=lambda e: e.time_range.start)
     starts = [e.time_range.start for e in steps]
 
