@@ -98,3 +98,12 @@ def test_a_network_with_errors_cannot_be_measured(qtbot, fit: FitView, doc):
     assert not doc.analysis.ok
     qtbot.waitUntil(lambda: not fit.measure_button.isEnabled())
     assert fit.measure_button.toolTip() == "Fix the network's errors first"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_no_gpu_is_said_in_words(qtbot, fit: FitView):
+    fit.device_box.setCurrentText("cuda")
+    qtbot.mouseClick(fit.measure_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not fit.running(), timeout=120_000)
+    assert "CUDA was asked for, but this PyTorch sees no CUDA GPU; use --device cpu or auto." in fit.status.text()
+    assert fit.measure_button.isEnabled() and fit.shown is None

@@ -295,6 +295,8 @@ class _Run:
                 notes.append(f"this document holds {len(networks)} networks; measured the first, {networks[0]!r}")
             network = networks[0] if len(networks) > 1 else None
         self.network = network or ""
+        if device == "auto":   # measured where memory can be measured: a CUDA GPU, else the CPU (not MPS)
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = pick_device(device)
         tune_for(self.device)
         self.device_text = describe(self.device)
