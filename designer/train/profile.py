@@ -530,8 +530,10 @@ def _quiet_native_stderr():
 
 
 def _is_oom(exc: BaseException) -> bool:
+    """CUDA's out-of-memory error, or a library (cuBLAS, cuDNN) that could not get its workspace."""
     import torch
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "alloc_failed" in text
 
 
 def profile_graph(graph, batch_sizes=(1, 8, 32), device: str = "auto", input_shape=None, amp: bool = False,
