@@ -182,3 +182,42 @@ def test_a_users_py_file_imports_trains_one_epoch_on_digits_and_exports_to_onnx(
                      str(tmp_path / "run" / "last.pt")]) == 0
     assert "weights: loaded 41 of 41 tensors" in capsys.readouterr().err
     onnx.checker.check_model(onnx.load(str(tmp_path / "se.onnx")))
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pt2"])
+def test_the_designers_own_exports_import_back_to_the_same_document(tmp_path, suffix):
+    """TorchScript and torch.export files written by `export` carry the drawing: a round trip gives
+    the same document and the same outputs."""
+    from designer.compile.export import export
+    from designer.graph.fileformat import dumps
+    original = designer.load_graph("lenet5")
+    torch.manual_seed(0)
+    module = original.compile().eval()
+    path = export(original.graph, tmp_path / f"lenet{suffix}", module=module)
+    again = designer.import_model(path)
+    assert dumps(again.graph) == dumps(original.graph)
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(again.compile().eval()(x), module(x))
+
+
+def test_an_exported_program_runs_with_torch_alone_and_keeps_the_batch_dynamic(tmp_path):
+    from designer.compile.export import export
+    doc = designer.load_graph("lenet5")
+    torch.manual_seed(0)
+    module = doc.compile().eval()
+    export(doc.graph, tmp_path / "lenet.pt2", module=module)
+    program = torch.export.load(str(tmp_path / "lenet.pt2"))
+    for batch in (1, 5):
+        x = torch.randn(batch, 1, 32, 32)
+        with torch.no_grad():
+            assert torch.allclose(program.module()(x), module(x), atol=1e-6)
+
+
+def test_a_pt2_written_elsewhere_is_refused_in_one_line(tmp_path):
+    program = torch.export.export(nn.Sequential(nn.Linear(3, 2)).eval(), (torch.randn(2, 3),))
+    torch.export.save(program, str(tmp_path / "other.pt2"))
+    with pytest.raises(ImportFailure) as info:
+        import_network(tmp_path / "other.pt2")
+    assert str(info.value) == ("other.pt2 was not written by Network Designer: its operator graph is not imported "
+                               "yet; import the Python module it came from (file.py:Class), or torchvision:NAME")

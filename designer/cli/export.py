@@ -1,4 +1,5 @@
-"""Write a network as TorchScript (.pt), ONNX (.onnx), standalone Python source (.py) or,
+"""Write a network as TorchScript (.pt), a torch.export program (.pt2), ONNX (.onnx), standalone
+Python source (.py) or,
 as .pth (or --format state_dict), its weights together with the drawing (a file load_graph reads).
 The format follows OUT's suffix unless --format is given.
 Exits 1 when the graph has errors, 2 with one line for input that cannot be used."""
@@ -18,7 +19,8 @@ def add_arguments(parser):
     parser.add_argument("document", help="a .json document, a preset name, or a weights file written by export")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
     parser.add_argument("--format", choices=FORMATS,
-                        help="default from OUT: .pt torchscript, .pth state_dict, .onnx onnx, .py python")
+                        help="default from OUT: .pt torchscript, .pt2 program, .pth state_dict, .onnx onnx, "
+                        ".py python")
     parser.add_argument("--network", help="which network of a document holding several (e.g. generator)")
     parser.add_argument("--input", metavar="C,H,W", help="override the input shape")
     parser.add_argument("--weights", metavar="PT", help="load these weights (matched by layer name) first")

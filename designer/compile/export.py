@@ -1,6 +1,7 @@
 """Getting a network out of the application, in the forms PyTorch users expect.
 
     torchscript  .pt    torch.jit.load works with only torch installed
+    program      .pt2   a torch.export ExportedProgram (torch.export.load), batch axis dynamic
     state_dict   (.pt)  weights + the drawing (checkpoint.py); load_graph() reads it back
     onnx         .onnx  batch axis dynamic; needs the `onnx` extra (onnx, onnxscript)
     python       .py    one standalone file, `class <Name>(nn.Module)`, importing only torch
@@ -12,6 +13,7 @@ passed in keeps its own mode. Every file is written atomically.
 from __future__ import annotations
 
 import importlib.util
+import io
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +26,10 @@ from .checkpoint import require_weights, save_weights_file
 from .compiler import compile_graph
 from .errors import ExportError, first_line
 
-FORMATS = ("torchscript", "state_dict", "onnx", "python")
-BY_SUFFIX = {".pt": "torchscript", ".pth": "state_dict", ".onnx": "onnx", ".py": "python"}
+FORMATS = ("torchscript", "program", "state_dict", "onnx", "python")
+BY_SUFFIX = {".pt": "torchscript", ".pt2": "program", ".pth": "state_dict", ".onnx": "onnx", ".py": "python"}
+# the drawing travels inside .pt and .pt2 files under this name: importing one gives the document back
+DRAWING = "network-designer.json"
 MESSAGE_LIMIT = 300  # characters of a scripting or exporter error kept in its one line
 
 
@@ -37,7 +41,7 @@ def format_for(path, format: str | None = None) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in BY_SUFFIX:
         raise ExportError(f"cannot tell the format from {Path(path).name!r}: name it .pt (TorchScript), "
-                          ".pth (weights with the graph), .onnx or .py, or give the format")
+                          ".pt2 (torch.export), .pth (weights with the graph), .onnx or .py, or give the format")
     return BY_SUFFIX[suffix]
 
 
@@ -60,8 +64,11 @@ def export(graph, path, format: str | None = None, network: str | None = None, m
             module = compile_graph(graph, input_shape=input_shape, weights=weights)
         return save_weights_file(graph, path, module)
     module = _one_network(graph, network, module, input_shape, weights)
+    drawing = _drawing(graph, network)
     if fmt == "torchscript":
-        return export_torchscript(module, path)
+        return export_torchscript(module, path, drawing)
+    if fmt == "program":
+        return export_program(module, path, drawing)
     return export_onnx(module, path, output_names=_output_names(graph, network, input_shape))
 
 
@@ -76,6 +83,13 @@ def _one_network(graph, network, module, input_shape, weights) -> nn.Module:
             raise ExportError(f"there is no network {network!r}; this document holds {', '.join(module)}")
         module = module[network]
     return module
+
+
+def _drawing(graph, network) -> str:
+    """The document as JSON text, stored inside a .pt/.pt2 so that importing the file gives it back
+    (only for a single-network document: the file holds one network)."""
+    from designer.graph.fileformat import dumps
+    return dumps(graph) if network is None or len(graph.networks()) == 1 else ""
 
 
 def _output_names(graph, network, input_shape) -> list[str]:
@@ -107,7 +121,7 @@ def _quiet():
         yield
 
 
-def export_torchscript(module: nn.Module, path) -> Path:
+def export_torchscript(module: nn.Module, path, drawing: str = "") -> Path:
     """torch.jit.script of the module, in evaluation mode, with its weights on the CPU so
     that the file loads on any machine (`torch.jit.load`, no need for this package). A
     module on a GPU is moved for the export and put back."""
@@ -120,9 +134,33 @@ def export_torchscript(module: nn.Module, path) -> Path:
         except Exception as exc:  # noqa: BLE001 - any scripting failure becomes one line
             raise ExportError(f"TorchScript could not compile this network: {first_line(exc, MESSAGE_LIMIT)}") from None
         with atomic_path(path) as tmp, _quiet():
-            torch.jit.save(scripted, str(tmp))
+            if drawing:
+                torch.jit.save(scripted, str(tmp), _extra_files={DRAWING: drawing})
+            else:
+                torch.jit.save(scripted, str(tmp))
     finally:
         module.to(device)
+    return Path(path)
+
+
+def export_program(module: fx.GraphModule, path, drawing: str = "") -> Path:
+    """torch.export of the module in evaluation mode (the successor of TorchScript: torch.jit is
+    deprecated from torch 2.14), the batch axis of every input dynamic; `torch.export.load` reads it
+    with only torch installed."""
+    require_weights(module, "export")
+    inputs = example_inputs(module)
+    names = [n.target for n in module.graph.nodes if n.op == "placeholder"]
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        with _quiet(), _eval_mode(module):
+            program = torch.export.export(module, inputs, dynamic_shapes={n: {0: batch} for n in names})
+    except Exception as exc:  # noqa: BLE001 - any export failure becomes one line
+        raise ExportError(f"torch.export could not export this network: {first_line(exc, MESSAGE_LIMIT)}") from None
+    buffer = io.BytesIO()   # written whole first: the archive names its folder after the file it is given
+    with _quiet():
+        torch.export.save(program, buffer, extra_files={DRAWING: drawing} if drawing else None)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
     return Path(path)
 
 

@@ -64,6 +64,40 @@ def python_class(spec: str):
         raise ImportFailure(f"{cls_name}() cannot be built without arguments: {first_line(exc)}") from None
 
 
+def exported_file(path: Path):
+    """A TorchScript .pt or torch.export .pt2 that Network Designer wrote: the drawing travels
+    inside it, the weights are the file's own. Neither format runs Python when it is read."""
+    import warnings
+    import torch
+    from designer.compile.export import DRAWING
+    from designer.graph.errors import GraphFileError
+    from designer.graph.fileformat import loads
+    if not path.is_file():
+        raise ImportFailure(f"{path}: no such file")
+    extra = {DRAWING: ""}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # torch.jit is deprecated from torch 2.14 and says so
+            if path.suffix.lower() == ".pt2":
+                program = torch.export.load(str(path), extra_files=extra)
+                state = {**program.state_dict, **program.constants}
+            else:
+                state = torch.jit.load(str(path), map_location="cpu", _extra_files=extra).state_dict()
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line
+        raise ImportFailure(f"{path.name}: not a {'torch.export program' if path.suffix == '.pt2' else 'TorchScript'}"
+                            f" file PyTorch can read ({first_line(exc)})") from None
+    text = extra[DRAWING]
+    text = text.decode("utf-8") if isinstance(text, bytes) else text
+    if not text:
+        raise ImportFailure(f"{path.name} was not written by Network Designer: its operator graph is not imported "
+                            "yet; import the Python module it came from (file.py:Class), or torchvision:NAME")
+    try:
+        graph = loads(text)
+    except GraphFileError as exc:
+        raise ImportFailure(f"{path.name}: its drawing is damaged: {exc}") from None
+    return Imported(graph, {k: v.detach().cpu() for k, v in state.items()})
+
+
 def import_source(source, input_shape=None):
     from torch import nn
     from .fx_import import import_module
@@ -81,10 +115,12 @@ def import_source(source, input_shape=None):
         elif ":" in text and text.rpartition(":")[0].endswith(".py"):
             module = python_class(text)
             title = text.rpartition(":")[2]
+        elif Path(text).suffix.lower() in (".pt", ".pt2"):
+            return exported_file(Path(text))
         else:
             suffix = Path(text).suffix.lower()
-            raise ImportFailure(f"{text}: import reads torchvision:NAME, file.py:Class or an nn.Module; "
-                                f"{suffix or 'this'} files are not read yet")
+            raise ImportFailure(f"{text}: import reads torchvision:NAME, file.py:Class, an nn.Module, or a .pt "
+                                f"or .pt2 written by Network Designer; {suffix or 'this'} files are not read yet")
     else:
         raise ImportFailure(f"cannot import a {type(source).__name__}: give an nn.Module, torchvision:NAME or "
                             "file.py:Class")
