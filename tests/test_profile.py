@@ -170,3 +170,35 @@ def test_layer_times_from_profiler_events():
     assert step_ms == 0.8
     times, step_ms = _layer_times(events, cuda=True)   # the device's time of the host's events
     assert times["conv"] == (0.05, 0.0995) and step_ms == 0.4
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+def test_the_cuda_path_tries_batches_until_memory_runs_out(monkeypatch):
+    """The GPU branch's bookkeeping on the CPU: the run is told it is on CUDA, the allocator's
+    counters are stubbed, and any batch above 40 raises CUDA's out-of-memory error."""
+    from designer.train import profile as P
+    real_init, real_step = P._Run.__init__, P._Run.step
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.cuda = True
+
+    def step(self, inputs, marked=False):
+        if inputs[0].shape[0] > 40:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(self, inputs, marked)
+
+    monkeypatch.setattr(P._Run, "__init__", init)
+    monkeypatch.setattr(P._Run, "step", step)
+    for name, stub in (("reset_peak_memory_stats", lambda device=None: None),
+                       ("max_memory_allocated", lambda device=None: 123_456),
+                       ("empty_cache", lambda: None), ("synchronize", lambda device=None: None)):
+        monkeypatch.setattr(torch.cuda, name, stub)
+    result = P.profile_graph(load_graph("lenet5").graph, [1, 8, 64], device="cpu", warmup=0, iterations=1,
+                             threads=1)
+    assert [b.batch_size for b in result.batches] == [1, 8]
+    assert "batch 64 does not fit in the GPU's memory" in result.notes
+    assert (result.largest_batch, result.largest_batch_method) == (40, "tried")
+    assert result.largest_step_ms > 0 and result.largest_peak_bytes == 123_456
+    assert result.layers_batch_size == 8 and {x.name for x in result.layers} >= {"c1", "c3", "output"}
+    assert result.to_json()["largest_batch_method"] == "tried"

@@ -449,7 +449,8 @@ def _layer_ranges(module) -> list:
 
 def _duration_us(event, cuda: bool) -> float:
     if cuda:
-        return float(getattr(event, "device_time_total", None) or getattr(event, "cuda_time_total", 0.0))
+        total = getattr(event, "device_time_total", None)   # before torch 2.4: cuda_time_total
+        return float(total if total is not None else getattr(event, "cuda_time_total", 0.0))
     return float(event.cpu_time_total)
 
 
