@@ -8,6 +8,8 @@
     tasks                           classification, segmentation, VAE, GAN
     run_folder / metrics_log        what a run leaves behind (run_folder names every file)
     run_listing                     the runs of a document, as the window lists them
+    profile.profile_graph           measure a design here: time per layer, memory per batch size,
+                                    the largest batch that fits (light until it measures)
 
 Importing this package imports nothing: `config`, `events`, `worker`, `run_folder` and
 `run_listing` are light (no torch), the rest loads torch when it is imported.
