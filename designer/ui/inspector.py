@@ -385,6 +385,9 @@ class InspectorPanel(ObservingPanel, QWidget):
         except (KeyError, TypeError, ValueError):
             pass  # a summary is decoration; a half-edited node may not have one yet
         parts = [spec.title or spec.type, spec.category, f"id {node.id}"]
+        sharing = sum(n.type == node.type for n in graph.nodes.values()) if node.type in graph.composites else 0
+        if sharing > 1:   # imported repeated blocks: editing the inside of one edits all of them
+            parts.append(f"one definition shared by {sharing} blocks")
         self._subtitle.setText(" · ".join(parts) + (f"\n{summary}" if summary else ""))
         self._doc.setText(spec.doc)
 

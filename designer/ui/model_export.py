@@ -29,6 +29,7 @@ class ExportFormat:
 FORMATS = (
     ExportFormat("python", "PyTorch Code (.py)…", ".py", "Python source (*.py)"),
     ExportFormat("torchscript", "TorchScript (.pt)…", ".pt", "TorchScript archive (*.pt)"),
+    ExportFormat("program", "torch.export Program (.pt2)…", ".pt2", "torch.export program (*.pt2)"),
     ExportFormat("state_dict", "Weights and Drawing (.pth)…", ".pth", "Weights (*.pth)"),
     ExportFormat("onnx", "ONNX (.onnx)…", ".onnx", "ONNX model (*.onnx)"),
 )

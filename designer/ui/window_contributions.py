@@ -62,6 +62,8 @@ def contributions(window) -> Contributions:
         act("new_preset", "New from &Preset…", window.new_from_preset, "Ctrl+Shift+N",
             where=at("file", "1_open", 2), tip="Start from one of the lecture's networks"),
         act("open", "&Open…", window.open_dialog, K.Open, where=at("file", "1_open", 3)),
+        act("import", "&Import…", lambda: _import(window), where=at("file", "1_open", 3.5),
+            tip="Bring a network in: a torchvision model, a Python module's class, or a .pt/.pt2 exported here"),
         act("save", "&Save", window.save, K.Save, where=at("file", "2_save", 1)),
         act("save_as", "Save &As…", window.save_as, _standard_or(K.SaveAs, "Ctrl+Shift+S"),
             where=at("file", "2_save", 2)),
@@ -150,6 +152,11 @@ def contributions(window) -> Contributions:
     # closing, the panels stop observing the document before the controller goes
     hooks = [CloseHook(closed=panel.detach) for panel in (inspector, summary)] + [CloseHook(closed=detach_feature_maps)]
     return Contributions(menus=[*MENUS, recent], actions=actions, docks=docks, close_hooks=hooks)
+
+
+def _import(window):
+    from designer.ui.import_dialog import import_dialog
+    import_dialog(window)
 
 
 def _compare(window):

@@ -1,0 +1,196 @@
+"""File ▸ Import…: bring an existing network in (designer.importer) — a torchvision classifier
+from the list, or a file: a Python module's class (`.py`), or a `.pt` / `.pt2` this application
+exported. The import runs on a worker thread (building and tracing a large network takes
+seconds) under a busy indicator; its result opens as a new document, its problems as one
+message."""
+from __future__ import annotations
+
+import ast
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QProgressDialog, QPushButton, QVBoxLayout)
+
+from designer.graph.format import count
+from designer.ui.torch_loader import load_torch
+
+FILE_FILTER = "Networks (*.py *.pt *.pt2 *.onnx);;Python module (*.py);;TorchScript (*.pt);;torch.export (*.pt2)"
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def torchvision_models() -> list[tuple[str, int | None]]:
+    """(name, parameter count from torchvision's weights table) of every classification model,
+    read without building any of them."""
+    load_torch()
+    import torchvision.models as tvm
+    out = []
+    for name in tvm.list_models(module=tvm):
+        try:
+            params = next(iter(tvm.get_model_weights(name))).meta.get("num_params")
+        except (ValueError, StopIteration):
+            params = None
+        out.append((name, params))
+    return out
+
+
+def python_classes(path: Path) -> list[str]:
+    """The classes a .py file defines, read with ast: nothing in it runs before one is chosen."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+
+
+class ImportRunner(QObject):
+    """One import at a time on a worker thread; `finished(imported)` or `failed(message)` come
+    back on the GUI thread."""
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.busy = False
+
+    def start(self, source, input_shape=None) -> bool:
+        if self.busy:
+            self.failed.emit("an import is already running")
+            return False
+        self.busy = True
+        threading.Thread(target=self._run, args=(source, input_shape), name="import", daemon=True).start()
+        return True
+
+    def _run(self, source, input_shape):
+        try:
+            load_torch()
+            from designer.importer import ImportFailure, import_network
+            try:
+                imported = import_network(source, input_shape)
+            except ImportFailure as exc:
+                self._done(None, "\n".join(exc.problems[:12]) + (f"\n… and {len(exc.problems) - 12} more"
+                                                                  if len(exc.problems) > 12 else ""))
+                return
+        except Exception as exc:  # noqa: BLE001 - a failed import must never take the window down
+            self._done(None, f"import failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            return
+        self._done(imported, "")
+
+    def _done(self, imported, message):
+        self.busy = False
+        if imported is not None:
+            self.finished.emit(imported)
+        else:
+            self.failed.emit(message)
+
+
+class ImportDialog(QDialog):
+    """Choose what to import: a torchvision model from the list, or a file."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a Network")
+        self.resize(460, 520)
+        self.source: str | None = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("torchvision classification models (random weights; nothing downloads):"))
+        self.search = QLineEdit(placeholderText="Search…")
+        self.search.textChanged.connect(self._filter)
+        layout.addWidget(self.search)
+        self.list = QListWidget()
+        for name, params in torchvision_models():
+            item = QListWidgetItem(f"{name}    {count(params) + ' parameters' if params else ''}".rstrip())
+            item.setData(NAME_ROLE, name)
+            self.list.addItem(item)
+        self.list.itemDoubleClicked.connect(lambda item: self._choose("torchvision:" + item.data(NAME_ROLE)))
+        layout.addWidget(self.list)
+        from_file = QPushButton("From a &File… (.py class, or a .pt / .pt2 exported here)")
+        from_file.clicked.connect(self._from_file)
+        layout.addWidget(from_file)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._open_selected)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.input_shape = None
+
+    def _filter(self, text: str):
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(text.lower() not in item.data(NAME_ROLE))
+
+    def _open_selected(self):
+        item = self.list.currentItem()
+        if item is not None and not item.isHidden():
+            self._choose("torchvision:" + item.data(NAME_ROLE))
+
+    def _choose(self, source: str):
+        self.source = source
+        self.accept()
+
+    def _from_file(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Import a Network", str(Path.home()), FILE_FILTER)
+        if not path:
+            return
+        if path.endswith(".py"):
+            classes = python_classes(Path(path))
+            if not classes:
+                self.parent().show_problem("Cannot import", f"{Path(path).name} defines no class to import")
+                return
+            cls, ok = QInputDialog.getItem(self, "Import", "The network's class (built with no arguments; "
+                                           "this runs the file):", classes, len(classes) - 1, False)
+            if not ok:
+                return
+            shape, ok = QInputDialog.getText(self, "Import", "Input shape without the batch (C,H,W):",
+                                             text="3,224,224")
+            if not ok:
+                return
+            self.input_shape = shape
+            self._choose(f"{path}:{cls}")
+        else:
+            self._choose(path)
+
+
+def start_import(window, source: str, input_shape=None) -> ImportRunner:
+    """Import `source` for `window` with a busy indicator; the result opens as a new document."""
+    from designer.document import Document
+    runner = getattr(window, "_importer", None)
+    if runner is None:
+        runner = window._importer = ImportRunner(window)
+    progress = QProgressDialog(f"Importing {source}…", "", 0, 0, window)
+    progress.setCancelButton(None)
+    progress.setWindowTitle("Import")
+    progress.setMinimumDuration(400)   # a moment's import shows nothing
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+
+    def finished(imported):
+        progress.close()
+        disconnect()
+        window.set_document(Document(imported.graph, imported.weights))
+        notes = f"; {len(imported.notes)} notes: {imported.notes[0]}" if imported.notes else ""
+        window.statusBar().showMessage(f"Imported {source}{notes}", 10000)
+
+    def failed(message):
+        progress.close()
+        disconnect()
+        window.show_problem("Cannot import", message)
+
+    def disconnect():
+        runner.finished.disconnect(finished)
+        runner.failed.disconnect(failed)
+
+    runner.finished.connect(finished)
+    runner.failed.connect(failed)
+    if not runner.start(source, input_shape):
+        return runner
+    progress.setValue(0)
+    return runner
+
+
+def import_dialog(window) -> None:
+    """File ▸ Import…"""
+    if not window.maybe_save():
+        return
+    dialog = ImportDialog(window)
+    if dialog.exec() and dialog.source:
+        start_import(window, dialog.source, dialog.input_shape)

@@ -1,0 +1,66 @@
+"""File ▸ Import… in the real window: the torchvision list with torchvision's own parameter
+counts, an import on a worker thread that opens as a new document with its weights, and a
+refusal shown as one message."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def window(qapp, tmp_path, monkeypatch):
+    monkeypatch.setenv("DESIGNER_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("DESIGNER_DATA_DIR", str(tmp_path / "data"))
+    from designer.ui.main_window import MainWindow
+    w = MainWindow(remember=False)
+    w.show()
+    yield w
+    w.autosave.stop()
+    w.scene.detach()
+    w.close()
+    w.deleteLater()
+    QApplication.processEvents()
+
+
+def test_the_import_dialog_lists_torchvision_with_its_parameter_counts(window, qtbot):
+    import torchvision.models as tvm
+    from designer.ui.import_dialog import NAME_ROLE, ImportDialog
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    names = [dialog.list.item(i).data(NAME_ROLE) for i in range(dialog.list.count())]
+    assert names == tvm.list_models(module=tvm)
+    text = dialog.list.item(names.index("resnet50")).text()
+    assert text == f"resnet50    {sum(p.numel() for p in tvm.resnet50().parameters()):,} parameters"
+    dialog.search.setText("vit_")
+    shown = [dialog.list.item(i).data(NAME_ROLE) for i in range(dialog.list.count())
+             if not dialog.list.item(i).isHidden()]
+    assert shown == [n for n in names if "vit_" in n]
+
+
+def test_an_import_opens_as_a_new_document_with_its_weights(window, qtbot):
+    from designer.ui.import_dialog import start_import
+    assert "import" in window.actions
+    start_import(window, "torchvision:resnet18")
+    qtbot.waitUntil(lambda: "layer4_1" in window.controller.graph.nodes, timeout=120_000)
+    doc = window.controller.document
+    assert len(doc.graph.nodes) == 17 and doc.graph.nodes["layer1_0"].type == "BasicBlock"
+    assert doc.analysis.total_params == 11_689_512
+    assert "conv1.weight" in doc.weights
+    assert window.statusBar().currentMessage().startswith("Imported torchvision:resnet18")
+    # the inspector says that layer1's two blocks are one definition
+    from designer.ui.inspector import InspectorPanel
+    inspector = window.findChild(InspectorPanel)
+    window.controller.select(["layer1_1"])
+    qtbot.waitUntil(lambda: "shared by 2 blocks" in inspector._subtitle.text(), timeout=5000)
+    assert inspector._subtitle.text().startswith("BasicBlock · Composite · id layer1_1 · one definition shared by 2")
+
+
+def test_a_refused_import_is_one_message(window, qtbot, monkeypatch):
+    from designer.ui.import_dialog import start_import
+    shown = []
+    monkeypatch.setattr(window, "show_problem", lambda title, text: shown.append((title, text)))
+    start_import(window, "torchvision:resnet7")
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert shown == [("Cannot import", "torchvision has no model 'resnet7' (see torchvision.models.list_models())")]
