@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
 from designer.graph.fileformat import dumps
 from designer.train import run_listing as run_folders
 from designer.train.errors import TrainConfigError
-from designer.train.events import Done, Epoch, Error, Started, Step
+from designer.train.events import CLOSED, Done, Epoch, Error, Started, Step
 
 from .. import theme
 from . import results_store
@@ -427,7 +427,9 @@ class TrainingPanel(QWidget):
             detail = f" ({info.task}) on {info.device}" if info is not None else ""
             self.state_label.setText(f"{STATE_TEXT.get(state, state)}{what}{detail if state != STARTING else ''}")
         elif state == ENDED:
-            self.state_label.setText(end_reason(self.session.last_event) or "The run ended.")
+            last = self.session.last_event   # an error's sentence is shown once, in red below
+            told = isinstance(last, Error) and last.kind != CLOSED and self.problem.isVisibleTo(self)
+            self.state_label.setText("The run ended on an error." if told else end_reason(last) or "The run ended.")
         else:
             self.state_label.setText(f"{STATE_TEXT[IDLE]} {self.controller.title}")
 
