@@ -16,7 +16,6 @@ Light: no torch at import.
 """
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 
@@ -64,24 +63,12 @@ def free_bytes(device) -> int | None:
 
 
 def cpu_free_bytes() -> int | None:
-    free = _mem_available()
+    """The smaller of the RAM available now and what the address-space limit leaves."""
+    from .profile import available_ram   # the measured profile's reading of the RAM (0: unknown)
+    free = available_ram() or None
     room = _address_space_left()
     known = [v for v in (free, room) if v is not None]
     return min(known) if known else None
-
-
-def _mem_available() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _address_space_left() -> int | None:
