@@ -160,6 +160,10 @@ def test_a_full_disk_at_a_checkpoint_stops_with_what_is_kept(tmp_path, monkeypat
                                         "epoch 1 is kept (last.pt, step 5).")
         assert err.splitlines()[-1] == "hint: Free space, then resume the run (on the command line: --resume)."
     assert temps(run) == []
+    if n == 2:   # freed, resumed: best.pt of epoch 1 is written after all
+        monkeypatch.undo()
+        assert lenet(tmp_path, capsys, "--resume", "--epochs", "1")[0] == 0
+        assert torch.load(run / "best.pt", weights_only=True)["epoch"] == 1
     if n == 3:   # the hint is true: --resume continues from epoch 1
         monkeypatch.undo()
         code, err = lenet(tmp_path, capsys, "--resume", "--epochs", "2")

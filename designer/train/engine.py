@@ -380,6 +380,9 @@ class Trainer:
         self._t0, self._paused = time.perf_counter(), 0.0
         self._pending: list = []
         self._window_start, self._window_samples = time.perf_counter(), 0
+        if self.resuming and self.best and self.best.get("epoch") == self.epoch and not self.step \
+                and not self.folder.file(BEST).exists():
+            self._save(BEST, None)   # the best epoch is the one resumed from: a full disk kept best.pt from it
         stopped = capped = False
         if config.max_steps and self.global_step >= config.max_steps:
             capped = True
