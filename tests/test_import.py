@@ -221,3 +221,56 @@ def test_a_pt2_written_elsewhere_is_refused_in_one_line(tmp_path):
         import_network(tmp_path / "other.pt2")
     assert str(info.value) == ("other.pt2 was not written by Network Designer: its operator graph is not imported "
                                "yet; import the Python module it came from (file.py:Class), or torchvision:NAME")
+
+
+def _onnx_file(module, shape, path):
+    batch = torch.export.Dim("batch", min=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module.eval(), (torch.randn(2, *shape),), dynamo=True, input_names=["x"],
+                                    dynamic_shapes={"x": {0: batch}}, verbose=False)
+        program.save(str(path))
+    return path
+
+
+def _load_example():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("se_residual_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_an_onnx_file_imports_with_its_hierarchy_and_computes_the_same(tmp_path):
+    """Must show 2, in small: the exporter's module scopes come back as shared composites; batch
+    norm, which the exporter folds into the convolutions, is gone, and the outputs agree."""
+    torch.manual_seed(0)
+    source = _load_example().SEResNet().eval()
+    with torch.no_grad():
+        for m in source.modules():   # running statistics that differ from 0 and 1, so folding shows
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    path = _onnx_file(source, (1, 8, 8), tmp_path / "se.onnx")
+    doc = designer.import_model(path)
+    g = doc.graph
+    assert g.nodes["blocks_0"].type == g.nodes["blocks_1"].type
+    folded = sum(p.numel() for m in source.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters())
+    convs_without_bias = sum(m.out_channels for m in source.modules()
+                             if isinstance(m, nn.Conv2d) and m.bias is None)
+    assert doc.analyze().total_params == \
+        sum(p.numel() for p in source.parameters()) - folded + convs_without_bias
+    assert outputs_agree(source, doc, (1, 8, 8)) <= 1e-4
+
+
+def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
+    graph = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="erf_1")], "g", [x], [y])
+    onnx.save(helper.make_model(graph), str(tmp_path / "erf.onnx"))
+    with pytest.raises(ImportFailure) as info:
+        import_network(tmp_path / "erf.onnx")
+    assert info.value.problems == ["Erf node erf_1: cannot be imported because the ONNX operator Erf is not read yet"]

@@ -43,9 +43,12 @@ def choose_composites(scopes: list[tuple], module: nn.Module) -> set[str]:
         """Holds a container whose members are all of one class, two or more of them."""
         for child in children.get(path, ()):
             if _is_container(classes[child]):
-                kinds = {type(m) for m in module.get_submodule(child).children()}
-                if len(kinds) == 1 and len(list(module.get_submodule(child).children())) >= 2 and \
-                        not _is_container(next(iter(kinds))):
+                try:
+                    members = list(module.get_submodule(child).children())
+                except AttributeError:   # a path the source named but does not hold (an ONNX scope)
+                    continue
+                kinds = {type(m) for m in members}
+                if len(kinds) == 1 and len(members) >= 2 and not _is_container(next(iter(kinds))):
                     return True
         return False
 

@@ -117,10 +117,17 @@ def import_source(source, input_shape=None):
             title = text.rpartition(":")[2]
         elif Path(text).suffix.lower() in (".pt", ".pt2"):
             return exported_file(Path(text))
+        elif Path(text).suffix.lower() == ".onnx":
+            from .onnx_source import onnx_module
+            if not Path(text).is_file():
+                raise ImportFailure(f"{text}: no such file")
+            module, shapes = onnx_module(Path(text))
+            title = Path(text).stem
         else:
             suffix = Path(text).suffix.lower()
-            raise ImportFailure(f"{text}: import reads torchvision:NAME, file.py:Class, an nn.Module, or a .pt "
-                                f"or .pt2 written by Network Designer; {suffix or 'this'} files are not read yet")
+            raise ImportFailure(f"{text}: import reads torchvision:NAME, file.py:Class, an nn.Module, an .onnx "
+                                f"file, or a .pt or .pt2 written by Network Designer; {suffix or 'this'} files are "
+                                "not read")
     else:
         raise ImportFailure(f"cannot import a {type(source).__name__}: give an nn.Module, torchvision:NAME or "
                             "file.py:Class")

@@ -39,9 +39,12 @@ def trace(module: nn.Module, input_shapes: list[tuple]) -> Trace:
     name = type(module).__name__
     with evaluating(module):
         try:
-            tracer = _Tracer()
-            graph = tracer.trace(module)
-            gm = fx.GraphModule(tracer.root, graph, name)
+            if getattr(module, "designer_ready", False):   # built by the ONNX reader, scopes and all
+                gm = module
+            else:
+                tracer = _Tracer()
+                graph = tracer.trace(module)     # sets tracer.root
+                gm = fx.GraphModule(tracer.root, graph, name)
         except Exception as exc:  # noqa: BLE001 - any tracing failure becomes one line
             raise ImportFailure(f"torch.fx cannot trace {name}: {first_line(exc)}. Export it with torch.export "
                                 "(a .pt2 file) or to ONNX (.onnx) and import that file instead") from None
