@@ -400,3 +400,44 @@ def test_lenet5_multiply_adds_equal_torchs_count():
     assert a.macs == counter.get_total_flops() // 2 == 416_520
     assert a.activation_bytes == 4 * sum(a.nodes[i].activations for i in a.order)
     assert re.fullmatch(r"[\d,]+", f"{a.macs:,}")
+
+
+def values_computed(module: torch.fx.GraphModule, x: torch.Tensor) -> int:
+    """Every value one sample's forward computes, counted by PyTorch: the input, each leaf
+    module's output and each operation (add, concatenation) in the code of every level;
+    composite blocks are GraphModules and are counted inside."""
+    total = [x[0].numel()]
+
+    class Count(torch.fx.Interpreter):
+        def call_module(self, target, args, kwargs):
+            sub = self.fetch_attr(target)
+            if isinstance(sub, torch.fx.GraphModule):
+                return Count(sub).run(*args)
+            return self._counted(super().call_module(target, args, kwargs))
+
+        def call_function(self, target, args, kwargs):
+            return self._counted(super().call_function(target, args, kwargs))
+
+        def call_method(self, target, args, kwargs):
+            return self._counted(super().call_method(target, args, kwargs))
+
+        @staticmethod
+        def _counted(out):
+            if isinstance(out, torch.Tensor):
+                total[0] += out[0].numel()
+            return out
+
+    Count(module).run(x)
+    return total[0]
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "vgg16", "googlenet", "resnet34", "resnet50", "unet"])
+def test_activations_count_the_inside_of_composite_blocks(name):
+    """The activation total (status bar, summary, memory estimates) counts every value computed,
+    inside VGG's `features` and ResNet's stages too, not only a composite's outputs."""
+    from designer.compile import compile_graph
+    doc = load_graph(name)
+    a = doc.analyze()
+    module = compile_graph(doc.graph, device="meta")
+    shape = next(iter(a.input_shapes.values()))
+    assert a.activation_values == values_computed(module, torch.empty(1, *shape, device="meta"))

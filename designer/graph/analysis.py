@@ -155,9 +155,11 @@ class NodeInfo:
         info.weights = r.weights
         info.biases = r.biases
         info.macs = r.macs
-        activations = 0
-        for shape in r.outputs.values():
-            activations += prod(shape)
+        activations = r.activations
+        if activations is None:
+            activations = 0
+            for shape in r.outputs.values():
+                activations += prod(shape)
         info.activations = activations
         info._shape_formula = r.shape_formula
         info._param_formula = r.param_formula

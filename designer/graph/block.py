@@ -32,6 +32,7 @@ class Inference:
     warnings: Sequence[str] = ()
     resolved: dict[str, Any] | None = None  # inferred values: in_channels…
     inner: Sequence = ()  # composites: one inner Analysis per repetition
+    activations: int | None = None  # values computed per sample; None: the outputs' (composites: the inside's)
     # Instead of the three formulas, a rule may give a function returning (shape_formula,
     # param_formula, weight_formula), called the first time one of them is read: formulas are
     # written for a person, who reads a few, while every keystroke analyses the whole network.

@@ -35,7 +35,7 @@ def composite_infer(expand, memo: bool = False):
         repeat = p.get("repeat", 1)
         shapes = dict(ins)
         inner_results = []
-        weights = biases = macs = 0
+        weights = biases = macs = activations = 0
         for i in range(repeat):
             inner_graph = expand(p, shapes)
             result = analyze_inner(inner_graph, shapes)
@@ -47,12 +47,15 @@ def composite_infer(expand, memo: bool = False):
             weights += result.weight_params
             biases += result.bias_params
             macs += result.macs
+            # every value computed inside; the inner Inputs only stand for the block's inputs
+            activations += result.activation_values - sum(
+                result.nodes[n].activations for n in result.order if result.nodes[n].type == "Input")
             outs = result.boundary_outputs
             if i + 1 < repeat:
                 if len(outs) != 1 or len(shapes) != 1:
                     raise ShapeError("repeat needs a block with one input and one output")
                 shapes = {next(iter(shapes)): next(iter(outs.values()))}
-        return Inference(outs, weights, biases, macs, inner=inner_results,
+        return Inference(outs, weights, biases, macs, inner=inner_results, activations=activations,
                          formulas=partial(_composite_formulas, weights + biases, repeat, ins, outs))
 
     if not memo:

@@ -88,26 +88,16 @@ def _address_space_left() -> int | None:
     return None
 
 
-def activation_bytes(analysis) -> int:
-    """Float32 forward outputs of one image, every node's, the insides of composite blocks
-    included (the analysis's own total counts a composite by its outputs only)."""
-    total = 0
-    for info in analysis.nodes.values():
-        inner = info.inner
-        total += sum(activation_bytes(a) for a in inner) if inner else info.activations * 4
-    return total
-
-
 @dataclass(frozen=True)
 class Estimate:
     """The analysis's figures for training one network."""
     params: int                  # parameters (weights and biases)
-    activation_bytes: int        # float32 forward outputs of one image (activation_bytes(analysis))
+    activation_bytes: int        # float32 forward outputs of one image (the analysis's activation total)
     optimizer: str = "sgd"
 
     @classmethod
     def of(cls, analysis, optimizer: str = "sgd") -> "Estimate":
-        return cls(analysis.total_params, activation_bytes(analysis), optimizer)
+        return cls(analysis.total_params, analysis.activation_bytes, optimizer)
 
     @property
     def fixed_bytes(self) -> int:
