@@ -38,8 +38,13 @@ class _Clean:
                        if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
         for item in self.cached:
             item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        self.far = getattr(self.scene, "far", False)   # the canvas zoomed far out: cards draw themselves
+        if self.far:
+            self.scene.set_far(False)
 
     def __exit__(self, *exc):
+        if self.far:
+            self.scene.set_far(True)
         for item in self.cached:
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         for item in self.selected:

@@ -85,6 +85,7 @@ class EdgeItem(QGraphicsItem):
         self.adjust()
 
     def adjust(self):
+        before = self._bounds
         self.prepareGeometryChange()
         a, b = self.endpoints()
         self._path = link_path(a, b)
@@ -96,15 +97,28 @@ class EdgeItem(QGraphicsItem):
             # shown only where it is clear of every card (a card would hide part of it)
             room = self._label.adjusted(-9, -2, 9, 2)
             cards = [item.mapRectToScene(item.card_rect()) for item in (self.src_item, self.dst_item)]
-            if self.scene() is not None:
-                cards += [item.sceneBoundingRect() for item in self.scene().items(room)
-                          if isinstance(item, NodeItem)]
+            scene = self.scene()
+            if hasattr(scene, "cards_in"):   # the editor's canvas: its grid, not Qt's index
+                cards += [item.mapRectToScene(item.card_rect()) for item in scene.cards_in(room)]
+            elif scene is not None:
+                cards += [item.sceneBoundingRect() for item in scene.items(room) if isinstance(item, NodeItem)]
             self._label_visible = not any(c.intersects(room) for c in cards)
         else:
             self._label_visible = False
         r = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         self._bounds = r.united(self._label) if self._label_visible else r
         self.update()
+        self._changed(before.united(self._bounds))
+
+    def _changed(self, area: QRectF | None = None):
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "links_changed"):
+            scene.links_changed(area if area is not None else self._bounds)   # the far layer draws it too
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._changed()
+        return super().itemChange(change, value)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -117,10 +131,12 @@ class EdgeItem(QGraphicsItem):
     def hoverEnterEvent(self, event):
         self.hovered = True
         self.update()
+        self._changed()
 
     def hoverLeaveEvent(self, event):
         self.hovered = False
         self.update()
+        self._changed()
 
     def paint(self, painter, option, widget=None):
         t = theme.current()

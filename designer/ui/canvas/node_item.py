@@ -2,8 +2,15 @@
 ("conv 5×5 ×6, s1"), the output shape it produces and its parameter count.
 
 The card draws what the model and the latest analysis say and nothing else; it
-is refreshed by the scene when either changes. Far out the details fade and
-only a coloured tile with the name is left, so a 500-node graph stays legible.
+is refreshed by the scene when either changes. On the editor's canvas, below
+FAR_LOD the cards do not paint themselves: the scene's far layer (overview.py)
+draws every card and link in a few batched calls instead. In other scenes (the
+Compare dialog) a card far out paints a coloured tile with its name.
+
+The card also paints its ports' circles (the PortItems are children without
+contents, kept for hit-testing), so a card and its ports are one cached picture.
+Its tooltip is written when the mouse first rests on it, not for every card on
+every analysis.
 """
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ BODY_HEIGHT = 50.0
 PORT_ROW = 18.0
 RADIUS = 8.0
 DETAIL_LOD = 0.55     # full detail from this zoom on
-OVERVIEW_LOD = 0.35   # below this only the tile and the name
+OVERVIEW_LOD = 0.35   # below this only the tile and the name (scenes without a far layer)
+FAR_LOD = 0.45        # the editor's canvas hands the drawing to its far layer below this
 
 
 def _fonts():
@@ -68,6 +76,7 @@ class NodeItem(QGraphicsItem):
         self.edges: set = set()          # EdgeItems attached, kept by the scene
         self.height = HEADER_HEIGHT + BODY_HEIGHT
         self._text: dict[str, str] = {}
+        self._tooltip_stale = True
         self.moving_from_model = False
         flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | \
             QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
@@ -110,16 +119,36 @@ class NodeItem(QGraphicsItem):
             self.is_composite = composite
             self._update_bounds()
         self._layout_ports()
-        self._text = self._texts(spec)
-        self.setToolTip(self._tooltip(spec))
-        self.update()
+        self._set_texts(self._texts(spec))
+        self.update()    # ports, frozen hatching: more than the texts
+        self._changed()
 
     def set_info(self, info):
         self.info = info
-        spec = self.spec()
-        self._text = self._texts(spec)
-        self.setToolTip(self._tooltip(spec))
-        self.update()
+        self._set_texts(self._texts(self.spec()))
+
+    def _set_texts(self, texts: dict[str, str]):
+        self._tooltip_stale = True
+        if texts != self._text:   # an unchanged card is not drawn again
+            self._text = texts
+            self.update()
+            self._changed()
+
+    def _changed(self):
+        """Tell the scene (when it keeps a far layer) that this card looks different."""
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "card_changed"):
+            scene.card_changed(self)
+
+    def toolTip(self) -> str:
+        if self._tooltip_stale:
+            self._tooltip_stale = False
+            self.setToolTip(self._tooltip(self.spec()))
+        return super().toolTip()
+
+    def hoverEnterEvent(self, event):
+        self.toolTip()   # written now, before the scene asks for it
+        super().hoverEnterEvent(event)
 
     def _texts(self, spec) -> dict[str, str]:
         node, info = self.node, self.info
@@ -215,7 +244,7 @@ class NodeItem(QGraphicsItem):
     def _update_bounds(self):
         # asked for thousands of times per frame on a big graph: computed once per change
         extra = 10.0 if self.is_composite else 0.0
-        self._bounds = self.card_rect().adjusted(-6, -6 - extra, 6 + extra, 6)
+        self._bounds = self.card_rect().adjusted(-8, -6 - extra, 8 + extra, 6)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -229,6 +258,11 @@ class NodeItem(QGraphicsItem):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.adjust()
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "card_moved"):
+                scene.card_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._changed()
         return super().itemChange(change, value)
 
     # ---- painting -------------------------------------------------------------------------------
@@ -253,6 +287,17 @@ class NodeItem(QGraphicsItem):
         if lod < OVERVIEW_LOD:
             self._paint_overview(painter, rect, colour, error, selected, lod, title_font)
             return
+        self._paint_card(painter, t, lod, rect, colour, error, selected, title_font, small_font, tiny_font,
+                         shape_font)
+        if lod >= 0.3:
+            for port in (*self.inputs.values(), *self.outputs.values()):
+                painter.save()
+                painter.translate(port.pos())
+                port.paint_circle(painter)
+                painter.restore()
+
+    def _paint_card(self, painter, t, lod, rect, colour, error, selected, title_font, small_font, tiny_font,
+                    shape_font):
 
         # card body and header
         painter.setPen(Qt.PenStyle.NoPen)

@@ -4,6 +4,9 @@ Inputs sit on the card's left side, outputs on its right (networks read left to
 right on the canvas). A port is a child item so the scene's own hit-testing
 finds it under the mouse; its `state` is set by the drag-to-connect interaction
 to show where a new edge would land ("ok") or why it cannot ("bad").
+
+The port paints nothing itself (ItemHasNoContents): its card paints the circle
+(`paint_circle`), so the canvas does not visit two thousand port items a frame.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(2)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
 
     def type(self) -> int:
         return self.Type
@@ -54,6 +58,9 @@ class PortItem(QGraphicsItem):
         path.addEllipse(self.boundingRect())
         return path
 
+    def update(self, *args):
+        self.node_item.update()   # the card draws this port
+
     def set_state(self, state: str):
         if state != self.state:
             self.state = state
@@ -68,10 +75,11 @@ class PortItem(QGraphicsItem):
         self.update()
 
     def paint(self, painter, option, widget=None):
+        pass   # ItemHasNoContents: never called; the card paints the circle
+
+    def paint_circle(self, painter):
+        """The circle, in this port's coordinates (called by its card's paint)."""
         t = theme.current()
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.3:
-            return  # far out the cards alone tell the story
         colour = category_color(self.node_item.category)
         r = PORT_RADIUS * (1.35 if self.hovered or self.state else 1.0)
         if self.state == "ok":

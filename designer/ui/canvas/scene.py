@@ -6,11 +6,16 @@ removed only in answer to the model's events, so loading, undo, presets, paste
 and the canvas's own gestures all draw through the same path. The analysis only
 refreshes the texts of cards whose result changed (the analyzer hands back the
 same NodeInfo object for a node it did not recompute).
+
+For large networks the scene keeps the cards in a grid of cells (`cards_in`: what
+is near a link's label, without asking Qt's index, which is rebuilt after every
+move) and a far layer (overview.py) that draws everything in a few calls when the
+view is zoomed out below FAR_LOD (`set_far`).
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from designer.graph.events import (CompositeChanged, EdgeAdded, EdgeRemoved, GraphEvent, NodeAdded, NodeChanged,
                                    NodeRemoved)
@@ -19,14 +24,18 @@ from designer.graph.model import Edge, Graph
 
 from .edge_item import EdgeItem
 from .node_item import NodeItem
+from .overview import FarLayer
 from .port_item import PortItem
 
 
 READ_ONLY_COLUMN = 220.0   # a generated inside is read, not edited: tighter, so it fits the view
+CELL = 256.0               # the card grid's cells, in scene units
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 class CanvasScene(QGraphicsScene):
     scope_shown = Signal(object)   # the Scope now on the canvas
+    drawing_changed = Signal()     # a card or link moved, came, went or looks different
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -39,6 +48,11 @@ class CanvasScene(QGraphicsScene):
         self.editable = True
         self._unsubscribe = None
         self._syncing_selection = False
+        self._grid: dict[tuple[int, int], set[NodeItem]] = {}
+        self._cell_of: dict[NodeItem, tuple[int, int]] = {}
+        self.far = False
+        self.far_layer = FarLayer(self)
+        self.addItem(self.far_layer)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._connections = [controller.scope_changed.connect(self.show_scope),
                              controller.analysis_changed.connect(self._on_analysis),
@@ -65,11 +79,16 @@ class CanvasScene(QGraphicsScene):
         self._syncing_selection = True   # dropping the old items is not a user's deselection
         try:
             self.clearSelection()
+            self.removeItem(self.far_layer)
             self.clear()
+            self.addItem(self.far_layer)
         finally:
             self._syncing_selection = False
         self.nodes.clear()
         self.edges.clear()
+        self._grid.clear()
+        self._cell_of.clear()
+        self.far_layer.invalidate()
         self.graph = graph
         self.editable = editable
         self.analysis = None
@@ -101,7 +120,9 @@ class CanvasScene(QGraphicsScene):
             case NodeRemoved(node):
                 item = self.nodes.pop(node.id, None)
                 if item is not None:
+                    self._unplace(item)
                     self.removeItem(item)
+                    self.changed_drawing()
             case NodeChanged(node) if event.moved_only:
                 item = self.nodes.get(node.id)
                 if item is not None:
@@ -121,8 +142,11 @@ class CanvasScene(QGraphicsScene):
 
     def _add_node(self, node):
         item = NodeItem(self.graph, node, self.editable)
+        if self.far:
+            item.setFlag(NO_CONTENTS)
         self.nodes[node.id] = item
         self.addItem(item)
+        self.card_moved(item)
         return item
 
     def _add_edge(self, edge: Edge):
@@ -130,6 +154,8 @@ class CanvasScene(QGraphicsScene):
         if src is None or dst is None:
             return
         item = EdgeItem(edge, src, dst)
+        if self.far:
+            item.setFlag(NO_CONTENTS)
         self.edges[edge] = item
         src.edges.add(item)
         dst.edges.add(item)
@@ -150,6 +176,63 @@ class CanvasScene(QGraphicsScene):
                                         for e in item.src_item.edges))
         item.dst_item.set_connected(edge.dst_port, False, False)
         self.removeItem(item)
+        self.links_changed()
+
+    # ---- large networks: the card grid and the far layer ----------------------------------------
+    def card_moved(self, item: NodeItem):
+        """A card was placed or moved (NodeItem.itemChange): its grid cell, and the far drawing."""
+        if item.scene() is self and self.nodes.get(item.node_id) is item:
+            pos = item.pos()
+            cell = (int(pos.x() // CELL), int(pos.y() // CELL))
+            old = self._cell_of.get(item)
+            if old != cell:
+                if old is not None:
+                    self._grid[old].discard(item)
+                self._grid.setdefault(cell, set()).add(item)
+                self._cell_of[item] = cell
+            self.far_layer.card_moved(item)
+            self.drawing_changed.emit()
+
+    def links_changed(self, area: QRectF | None = None):
+        """A link's path, shape or highlight changed (EdgeItem), in `area` (None: anywhere)."""
+        self.far_layer.links_changed(area)
+        self.drawing_changed.emit()
+
+    def card_changed(self, item: NodeItem):
+        self.changed_drawing()
+
+    def changed_drawing(self):
+        self.far_layer.invalidate()
+        self.drawing_changed.emit()
+
+    def _unplace(self, item: NodeItem):
+        cell = self._cell_of.pop(item, None)
+        if cell is not None:
+            self._grid[cell].discard(item)
+
+    def cards_in(self, rect: QRectF) -> list[NodeItem]:
+        """The cards whose card rectangle meets `rect` (scene coordinates)."""
+        # a card's centre is at most a card's half size from its rectangle's edge
+        r = rect.adjusted(-CELL, -CELL, CELL, CELL)
+        found = []
+        for i in range(int(r.left() // CELL), int(r.right() // CELL) + 1):
+            for j in range(int(r.top() // CELL), int(r.bottom() // CELL) + 1):
+                for item in self._grid.get((i, j), ()):
+                    if item.mapRectToScene(item.card_rect()).intersects(rect):
+                        found.append(item)
+        return found
+
+    def set_far(self, far: bool):
+        """Far out the cards and links stop painting themselves and the far layer draws them."""
+        if far == self.far:
+            return
+        self.far = far
+        for item in self.nodes.values():
+            item.setFlag(NO_CONTENTS, far)
+        for item in self.edges.values():
+            item.setFlag(NO_CONTENTS, far)
+        self.far_layer.setVisible(far)
+        self.far_layer.invalidate()
 
     # ---- analysis -------------------------------------------------------------------------------
     def _on_analysis(self, analysis):

@@ -21,8 +21,10 @@ from designer.graph.model import Disconnect, SetComposite, SetField
 from .. import theme
 from ..document import MERGE_MOVE
 from ..mime import BLOCK_MIME, LIBRARY_PREFIX
+from ..minimap import Minimap
 from .editing import clipboard_document, copy_to_clipboard
 from .new_link import NewLinkInteraction
+from .node_item import FAR_LOD
 
 MIN_SCALE, MAX_SCALE = 0.06, 3.0
 GRID = 24.0
@@ -62,6 +64,7 @@ class CanvasView(QGraphicsView):
         self._fit_pending = False
         self._focus_after_fit: str | None = None
         scene.scope_shown.connect(self._on_scope_shown)
+        self.minimap = Minimap(self)
 
     @property
     def canvas(self):
@@ -106,7 +109,22 @@ class CanvasView(QGraphicsView):
                                      else QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.scale(factor, factor)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._sync_far()
         self.zoom_changed.emit(self.scale_factor())
+
+    def _sync_far(self):
+        """Below FAR_LOD the scene's far layer draws the cards (see canvas/overview.py)."""
+        self.canvas.set_far(self.scale_factor() < FAR_LOD)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if hasattr(self, "minimap"):
+            self.minimap.place()
+            self.minimap.refresh()
+
+    def paintEvent(self, event):
+        self._sync_far()   # whatever changed the zoom (fit, a test's scale()), the drawing follows
+        super().paintEvent(event)
 
     def zoom_reset(self):
         self.zoom_by(1.0 / self.scale_factor(), anchor_under_mouse=False)
@@ -136,6 +154,7 @@ class CanvasView(QGraphicsView):
         if clamped != s:
             self.scale(clamped / s, clamped / s)
             self.centerOn(rect.center())
+        self._sync_far()
         self.zoom_changed.emit(self.scale_factor())
 
     def _on_scope_shown(self, scope):

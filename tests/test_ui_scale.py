@@ -1,0 +1,197 @@
+"""The editor with large networks and far out (issue 12): the far layer that draws every
+card and link in a few calls below FAR_LOD, its labels (whole, never cut into "c…",
+never on top of each other), dragging far out, the minimap, and exports made while
+the canvas is zoomed out. Driven through the real window (pytest-qt)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QGraphicsItem
+
+from designer.document import Document
+from designer.graph.layout import layout_ops
+from designer.graph.model import Graph
+
+from test_ui_editor import dispose, isolated, themed  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.timeout(120)
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+
+
+def chain(n: int) -> Graph:
+    """n blocks: conv/ReLU pairs with a residual Add every fourth pair, laid out."""
+    g = Graph()
+    g.add_node("Input", {"shape": [4, 16, 16], "name": "x"}, id="x")
+    last, k = "x", 0
+    while len(g.nodes) < n:
+        k += 1
+        c = g.add_node("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, id=f"conv{k}").id
+        g.connect(last, c)
+        r = g.add_node("ReLU", id=f"relu{k}").id
+        g.connect(c, r)
+        if k % 4 == 0:
+            a = g.add_node("Add", id=f"add{k}").id
+            g.connect(r, a, dst_port="in1")
+            g.connect(last, a, dst_port="in2")
+            r = a
+        last = r
+    for op in layout_ops(g, aspect=1.5):
+        g.apply(op)
+    return g
+
+
+@pytest.fixture
+def window(qtbot, themed):  # noqa: F811
+    from designer.ui.main_window import MainWindow
+    w = MainWindow(remember=False)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    dispose(w)
+
+
+def draw(w):
+    w.view.viewport().repaint()
+    return w.view.viewport().grab().toImage()
+
+
+def fitted(w, document):
+    if isinstance(document, str):
+        w.open_source(document, ask=False)
+    else:
+        w.set_document(document)
+    w.view.fit()
+    draw(w)
+
+
+def colours(image, step: int = 3) -> set[str]:
+    return {image.pixelColor(x, y).name().upper() for x in range(0, image.width(), step)
+            for y in range(0, image.height(), step)}
+
+
+def test_far_out_the_layer_draws_and_the_cards_stay_hit_testable(window):
+    from designer.ui.canvas.node_item import FAR_LOD
+    from designer.ui.theme import category_color
+    fitted(window, Document(chain(160)))
+    scene, view = window.scene, window.view
+    assert view.scale_factor() < FAR_LOD
+    assert scene.far and scene.far_layer.isVisible()
+    assert all(item.flags() & NO_CONTENTS for item in [*scene.nodes.values(), *scene.edges.values()])
+    image = draw(window)
+    conv, relu = category_color("Convolution").name().upper(), category_color("Activation").name().upper()
+    assert {conv, relu} <= colours(image)   # the tiles are drawn, in their type's colour
+    # the cards are where they were: a click far out selects one
+    item = scene.nodes["conv7"]
+    point = view.mapFromScene(item.scenePos())
+    from pytestqt.qtbot import QtBot  # noqa: F401 - qtbot is the fixture; mouse through QTest
+    from PySide6.QtTest import QTest
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert window.controller.selection == ["conv7"]
+    # back at 100 % the cards paint themselves again
+    view.zoom_reset()
+    draw(window)
+    assert not scene.far and not scene.far_layer.isVisible()
+    assert not any(item.flags() & NO_CONTENTS for item in scene.nodes.values())
+
+
+def test_far_labels_are_whole_and_never_overlap(window):
+    """U-Net at fit zoom (13 %): no card can hold its text, so the shapes that change stand
+    beside their tiles, whole, on no tile and on no other label."""
+    fitted(window, "unet")
+    layer = window.scene.far_layer
+    assert window.scene.far
+    lod = window.view.scale_factor()
+    labels = layer._labels[1]
+    cards = layer.current().cards
+    shapes = {node_id: item._text["shape"] for node_id, item in window.scene.nodes.items()}
+    assert len(labels) >= 10
+    beside = []
+    for node_id, placed in labels.items():
+        for p in placed:
+            assert "…" not in p.text
+            assert p.text == shapes[node_id]         # the whole shape, as the card says it
+            if not p.inside:
+                beside.append(p.rect)
+    assert "2×388×388" in {p.text for placed in labels.values() for p in placed}   # the output
+    for i, a in enumerate(beside):
+        assert not any(a.intersects(c.rect) for c in cards.values())
+        assert not any(a.intersects(b) for b in beside[i + 1:])
+    # a label is drawn at its size on the screen: LABEL_PX pixels tall or so
+    from designer.ui.canvas.overview import LABEL_PX
+    assert beside[0].height() * lod == pytest.approx(LABEL_PX * 1.35, rel=0.06)
+
+
+def test_inside_a_large_tile_the_shape_and_the_name(window):
+    """A little further in (40 %), a tile holds its output shape in large type and its name
+    under it; a composite block's tile says its name."""
+    from designer.ui.canvas.overview import INSIDE_MIN_PX, place_labels
+    fitted(window, "vgg16")
+    layer = window.scene.far_layer
+    b = layer.current()
+    labels = place_labels(b, 0.4)
+    assert [p.text for p in labels["features"]] == ["features: 13 conv"]
+    assert [p.text for p in labels["flatten"]] == ["25088", "flatten"]
+    assert all(p.size * 0.4 >= INSIDE_MIN_PX for placed in labels.values() for p in placed if p.inside)
+    # a composite's name too long for its tile at this zoom stands beside it, whole
+    assert [(p.text, p.inside) for p in labels["classifier"]] == [("classifier: 3 FC", False)]
+
+
+def test_dragging_a_card_far_out_moves_its_tile_and_links(window):
+    fitted(window, Document(chain(120)))
+    scene = window.scene
+    b = scene.far_layer.current()
+    item = scene.nodes["relu5"]
+    before = QRectF(b.cards["relu5"].rect)
+    plain_before = b.links()[0].boundingRect()
+    item.setPos(item.pos() + QPointF(0, 3000))
+    draw(window)
+    assert scene.far_layer.current() is b          # moved in place, not collected again
+    assert b.cards["relu5"].rect == before.translated(0, 3000)
+    port_y = item.port("out", True).scenePos().y()
+    assert plain_before.bottom() < port_y <= b.links()[0].boundingRect().bottom()   # its links went along
+
+
+def test_a_card_hides_a_link_label_it_covers(window):
+    """The link's shape label is shown only where no card covers it; the canvas finds the
+    cards near it in its own grid."""
+    from designer.graph.model import Graph as G
+    g = G()
+    g.add_node("Input", {"shape": [1, 8, 8], "name": "x"}, id="x", pos=(0, 0))
+    g.add_node("ReLU", id="r", pos=(600, 0))
+    g.add_node("ReLU", id="other", pos=(0, 400))
+    g.connect("x", "r")
+    window.set_document(Document(g))
+    edge = next(iter(window.scene.edges.values()))
+    assert edge._label_visible
+    mid = edge._label.center()
+    window.scene.nodes["other"].setPos(mid)
+    edge.adjust()
+    assert not edge._label_visible
+    assert window.scene.cards_in(QRectF(mid, mid).adjusted(-1, -1, 1, 1)) == [window.scene.nodes["other"]]
+
+
+def test_the_minimap_shows_for_a_network_larger_than_the_view_and_moves_it(window, qtbot):
+    from PySide6.QtTest import QTest
+    fitted(window, "lenet5")
+    minimap = window.view.minimap
+    assert not minimap.isVisible()                 # it all fits
+    fitted(window, Document(chain(300)))
+    window.view.zoom_reset()
+    qtbot.waitUntil(minimap.isVisible, timeout=2000)
+    target = window.scene.nodes["conv100"].scenePos()
+    point = minimap._transform(minimap.network_area()).map(target).toPoint()
+    QTest.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=point)
+    centre = window.view.view_centre()
+    assert abs(centre.x() - target.x()) < 200 and abs(centre.y() - target.y()) < 200
+
+
+def test_a_picture_exported_far_out_draws_the_cards(window, tmp_path):
+    from PySide6.QtGui import QImage
+    from designer.ui.diagram import save_png
+    fitted(window, "unet")
+    assert window.scene.far
+    path = save_png(window.scene, tmp_path / "unet.png", scale=0.5)
+    image = QImage(str(path))
+    assert not image.isNull() and window.scene.far   # the canvas is as it was
+    assert "#FFFFFF" in colours(image, 2)            # the cards' white bodies, not just tiles
