@@ -126,7 +126,11 @@ class TrainingPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(290)
+        # as wide as the narrowest the settings can be, so that nothing (an error's sentence
+        # above all) is ever cut off at the right behind a horizontal scroll bar
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(max(290, left.minimumSizeHint().width()
+                                   + scroll.verticalScrollBar().sizeHint().width()))
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
         # ---- right: what happens ----
