@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = tvm.get_model(name, weights=None).eval()
-        shape = torchvision_input(name)
+        shape = torchvision_input(name, model)
         runs = {"trace": [], "import": []}
         imported = None
         for i in range(args.repeats):

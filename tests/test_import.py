@@ -274,3 +274,26 @@ def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
     with pytest.raises(ImportFailure) as info:
         import_network(tmp_path / "erf.onnx")
     assert info.value.problems == ["Erf node erf_1: cannot be imported because the ONNX operator Erf is not read yet"]
+
+
+ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121",
+               pytest.param("vit_b_16", marks=pytest.mark.xfail(
+                   raises=ImportFailure, strict=True,
+                   reason="the exported attention works on L×N×E tensors; the designer keeps the batch first"))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ONNX_MODELS)
+def test_torchvision_models_through_onnx_compute_the_same(tmp_path, name):
+    """Must show 2: torch.onnx.export of torchvision's models, imported back."""
+    torch.manual_seed(0)
+    source = tvm.get_model(name, weights=None).eval()
+    with torch.no_grad():
+        for p in source.parameters():
+            if not p.any():
+                p.normal_(0, 0.02)
+    path = _onnx_file(source, (3, 224, 224), tmp_path / f"{name}.onnx")
+    doc = designer.import_model(path)
+    assert doc.analyze().output_shapes == {"out": (1000,)}
+    assert len(doc.graph.composites) > 0
+    assert outputs_agree(source, doc, (3, 224, 224)) <= 1e-4

@@ -50,7 +50,7 @@ def test_every_torchvision_classifier_imports_exactly(name):
         for p in source.parameters():       # heads torchvision starts at zero would hide a difference
             if not p.any():
                 p.normal_(0, 0.02)
-    shape = torchvision_input(name)
+    shape = torchvision_input(name, source)
     imported = import_network(source, shape)
     doc = Document(imported.graph, imported.weights)
     a = doc.analyze()

@@ -16,7 +16,7 @@ from .trace import trace
 
 def _scope(node: fx.Node, module: nn.Module, leaf: bool) -> tuple:
     stack = node.meta.get("nn_module_stack")
-    if stack:
+    if stack is not None and (stack or node.op != "call_module"):
         items = [(path, cls) for path, cls in stack.values()]
         return tuple(items[:-1] if leaf else items)
     if node.op in ("call_module", "get_attr"):

@@ -48,8 +48,8 @@ class _Builder:
         self.consts: dict[str, torch.Tensor] = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
                                                 for t in model.graph.initializer}
         self.params: dict[str, fx.Node] = {}
-        self.meta: dict = {}
         self.taken: set[str] = set()
+        self.stack: dict = {}      # the module scopes of the node being converted
 
     # ---- values ----------------------------------------------------------------------------------
     def const(self, name: str):
@@ -71,10 +71,12 @@ class _Builder:
         small numbers; a learned-looking one (named after a module) becomes a parameter."""
         if name not in self.params:
             t = self.consts[name]
-            target = self._unique(_attr_path(name))
+            # at the top of the module (a module's path may hold a layer already), named after it
+            target = self._unique(_attr_path(name).replace(".", "_"))
             _set_attr(self.root, target, nn.Parameter(t.float(), requires_grad=t.is_floating_point())
                       if t.is_floating_point() else t)
             self.params[name] = self.g.get_attr(target)
+            self.params[name].meta["nn_module_stack"] = dict(self.stack)   # where the node using it runs
         return self.params[name]
 
     def _unique(self, path: str) -> str:
@@ -237,23 +239,38 @@ def _convert(b: _Builder, node):
         return b.function(node, torch.matmul, [b.value(ins[0]), b.value(ins[1])])
     if op == "Concat":
         parts = [_operand(b, n) for n in ins]
-        if all(not isinstance(p, fx.Node) or _is_size(b, p) for p in parts):
-            return [v for p in parts for v in _as_list(p)]       # a size being put together
+        if all(not isinstance(p, fx.Node) or _is_size(b, p) for p in parts):   # a size being put together
+            if not any(isinstance(p, fx.Node) and p.meta["size"] == "seq" for p in parts):
+                return [v for p in parts for v in _as_list(p)]
+            joined = None
+            for p in parts:
+                piece = p if isinstance(p, fx.Node) and p.meta["size"] == "seq" else tuple(_as_list(p))
+                joined = piece if joined is None else b.function(node, operator.add, [joined, piece])
+                if isinstance(joined, fx.Node):
+                    joined.meta["size"] = "seq"
+            return joined
         return b.function(node, torch.cat, [[b.value(n) for n in ins], a.get("axis", 0)])
     if op == "Flatten":
         return b.function(node, torch.flatten, [x, a.get("axis", 1)])
     if op == "Reshape":
         shape = _size(b, ins[1])
         return b.function(node, "reshape", [x, shape])
-    if op == "Expand":
-        return b.function(node, "expand", [x, _size(b, ins[1])])
+    if op == "Expand":   # ONNX broadcasts: a size of 1 keeps the tensor's own, which torch writes -1
+        return b.function(node, "expand", [x, [-1 if v == 1 and not isinstance(v, fx.Node) else v
+                                               for v in _size(b, ins[1])]])
     if op == "Transpose":
         return b.function(node, "permute", [x, list(a["perm"])])
     if op == "Shape":
         size = b.function(node, getattr, [x, "shape"])
-        size.meta["size"] = True
+        size.meta["size"] = "seq"
+        if "end" in a and a["end"] >= 0 and a.get("start", 0) >= 0:   # sizes one by one: they join lists
+            items = [b.function(node, operator.getitem, [size, i]) for i in range(a.get("start", 0), a["end"])]
+            for item in items:
+                item.meta["size"] = "int"
+            return items
         if "start" in a or "end" in a:
             size = b.function(node, operator.getitem, [size, slice(a.get("start", 0), a.get("end"))])
+            size.meta["size"] = "seq"
         return size
     if op == "Gather":
         idx = b.const(ins[1])
@@ -261,8 +278,11 @@ def _convert(b: _Builder, node):
         if idx is None or idx.dim() > 0:
             raise _Unsupported("a gather by a list of indices")
         if isinstance(x, (list, fx.Node)) and (isinstance(x, list) or _is_size(b, x)):
-            return operator.getitem(x, int(idx)) if isinstance(x, list) else \
-                b.function(node, operator.getitem, [x, int(idx)])
+            if isinstance(x, list):
+                return x[int(idx)]
+            item = b.function(node, operator.getitem, [x, int(idx)])
+            item.meta["size"] = "int"
+            return item
         return b.function(node, "select", [x, axis, int(idx)])
     if op in ("Unsqueeze", "Squeeze"):
         axes = a.get("axes") or (_ints(b.const(ins[1])) if len(ins) > 1 and ins[1] else None)
@@ -281,6 +301,11 @@ def _convert(b: _Builder, node):
         steps = _ints(b.const(ins[4])) if len(ins) > 4 and ins[4] else [1] * len(starts)
         if isinstance(x, list):
             return x[starts[0]:ends[0]:steps[0]]
+        if isinstance(x, fx.Node) and _is_size(b, x):
+            part = b.function(node, operator.getitem, [x, slice(starts[0], None if ends[0] >= 2 ** 62 else ends[0],
+                                                               steps[0])])
+            part.meta["size"] = "seq"
+            return part
         index = [slice(None)] * (max(axes) + 1)
         for s, e, ax, st in zip(starts, ends, axes, steps):
             index[ax] = slice(s, None if e >= 2 ** 62 else e, st)
@@ -335,7 +360,7 @@ def _size(b: _Builder, name: str):
     v = b.env.get(name, b.consts.get(name))
     if isinstance(v, torch.Tensor):
         return _ints(v)
-    if isinstance(v, list):
+    if isinstance(v, list) or (isinstance(v, fx.Node) and _is_size(b, v)):
         return v
     raise _Unsupported("a shape computed from tensor values")
 
@@ -363,6 +388,7 @@ def onnx_module(path: Path):
         shapes.append(tuple(dims[1:]))
     problems = []
     for node in model.graph.node:
+        b.stack = {p: (p, c) for p, c in b.scope(node)[1]}
         try:
             result = _convert(b, node)
         except _Unsupported as exc:
@@ -371,11 +397,6 @@ def onnx_module(path: Path):
         except Exception as exc:  # noqa: BLE001
             problems.append(f"{node.op_type} node {node.name}: cannot be imported ({first_line(exc)})")
             continue
-        if isinstance(result, fx.Node) and result.target is getattr:
-            result.meta["size"] = True
-        if isinstance(result, fx.Node) and result.target is operator.getitem and isinstance(result.args[0], fx.Node) \
-                and result.args[0].meta.get("size"):
-            result.meta["size"] = True
         b.env[node.output[0]] = result
     if problems:
         raise ImportFailure(problems)

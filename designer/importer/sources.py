@@ -17,8 +17,12 @@ def _shapes(input_shape) -> list[tuple] | None:
     return [tuple(int(v) for v in s) for s in items]
 
 
-def torchvision_input(name: str) -> tuple[int, int, int]:
-    """The input size torchvision evaluates NAME at (its weights' crop size; 224 when unknown)."""
+def torchvision_input(name: str, module=None) -> tuple[int, int, int]:
+    """The input size torchvision evaluates NAME at: a model that fixes its size says it
+    (`image_size`: vit_h_14 built without weights takes 224, though its weights' crop is 518);
+    else its weights' crop size; 224 when unknown."""
+    if isinstance(getattr(module, "image_size", None), int):
+        return (3, module.image_size, module.image_size)
     import torchvision.models as tvm
     try:
         weights = tvm.get_model_weights(name)
@@ -110,7 +114,7 @@ def import_source(source, input_shape=None):
         if text.startswith("torchvision:"):
             name = text.split(":", 1)[1]
             module = torchvision_model(name)
-            shapes = shapes or [torchvision_input(name)]
+            shapes = shapes or [torchvision_input(name, module)]
             title = name
         elif ":" in text and text.rpartition(":")[0].endswith(".py"):
             module = python_class(text)
