@@ -72,3 +72,17 @@ def test_the_grid_varies_the_first_setting_slowest():
     assert setting_name(points[-1]) == "lr=0.003_batch_size=64_nesterov=false"
     with pytest.raises(TrainConfigError, match="given twice"):
         parse_axes(["lr=0.1", "lr=0.2"])
+
+
+def test_a_bug_in_a_run_ends_the_sweep_in_words_without_a_traceback(tmp_path, capsys, monkeypatch):
+    def bug(self):
+        raise ValueError("boom")
+    monkeypatch.setattr("designer.train.engine.Trainer._train", bug)
+    out = tmp_path / "s"
+    code = main(["train", "lenet5", "--sweep", "lr=0.1,0.2", "--out", str(out)] + FAST)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error: Training stopped on an unexpected error: ValueError: boom\n" in err
+    assert "Traceback" not in err and (out / "lr=0.1" / "error.txt").is_file()
+    assert json.loads((out / "lr=0.1" / "run.json").read_text())["status"] == "failed"
+    assert not (out / "lr=0.2").exists()   # a bug would end every run alike

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from designer.atomic import WriteFailed
 from designer.train.errors import TrainSetupError
 
 
@@ -24,7 +25,7 @@ def run_sweep_command(document, config, args) -> int:
     except TrainSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"sweep of {len(points)} runs: " + " × ".join(f"{a.name} {', '.join(map(str, a.values))}" for a in axes),
+    print(f"sweep of {len(points)} run{'s' if len(points) != 1 else ''}: " + " × ".join(f"{a.name} {', '.join(map(str, a.values))}" for a in axes),
           file=sys.stderr)
     progress: dict = {}
 
@@ -43,6 +44,15 @@ def run_sweep_command(document, config, args) -> int:
     except TrainSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except WriteFailed as exc:   # the sweep's own files (sweep.json, a run's document.json, run.json)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: the sweep folder {args.out} cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:   # the runs that finished are in their folders; the one going keeps its last.pt
+        print("aborted", file=sys.stderr)
+        return 130
     comparison = compare_runs([r.run_dir for r in runs])
     comparison.runs = rank(comparison.runs)
     comparison.numbered = True

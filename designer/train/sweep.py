@@ -116,9 +116,10 @@ def run_sweep(graph, base: TrainConfig, axes: list[Axis], out: Path, listener=No
     hears each run as it finishes. TrainSetupError, before anything is written, when a
     point's folder holds a run already. A run that cannot start (the data, the network) ends
     the sweep, as every other point would fail alike; a run that fails while training
-    (a NaN loss at a large learning rate) does not."""
+    (a NaN loss at a large learning rate) does not; neither does a bug (the engine has said
+    it in one line, with the traceback in that run's error.txt), which ends the sweep too."""
     from .engine import Trainer
-    from .events import SETUP, Done, Started
+    from .events import CRASH, SETUP, Done, Error, Started
     points = plan(base, axes)
     out = Path(out)
     for point, _ in points:   # before anything is written: an earlier run's files stay as they are
@@ -135,14 +136,23 @@ def run_sweep(graph, base: TrainConfig, axes: list[Axis], out: Path, listener=No
         update_meta(run.run_dir, status=RUNNING, reason="", document_title=title, sweep=point,
                     started=datetime.now().isoformat(timespec="seconds"))
         inner = listener(point) if listener is not None else None
+        errors: list = []
 
-        def on_event(event, inner=inner, run_dir=run.run_dir):
+        def on_event(event, inner=inner, run_dir=run.run_dir, errors=errors):
             if isinstance(event, Started):
                 update_meta(run_dir, task=event.task, classes=event.classes)
+            if isinstance(event, Error):
+                errors.append(event)
             if inner is not None:
                 inner(event)
         trainer = Trainer(graph, config, run.run_dir, on_event, weights=weights, init_weights=init_weights)
-        run.last = last = trainer.run()
+        try:
+            last = trainer.run()
+        except Exception:  # noqa: BLE001 - a bug the engine reported (its Error event) ends the sweep in words
+            if not errors:
+                raise
+            last = errors[-1]
+        run.last = last
         if isinstance(last, Done):
             update_meta(run.run_dir, status=FINISHED if last.reason == "finished" else STOPPED,
                         reason=last.reason, best=last.best, epochs_done=last.epoch)
@@ -151,6 +161,6 @@ def run_sweep(graph, base: TrainConfig, axes: list[Axis], out: Path, listener=No
         done.append(run)
         if on_run_end is not None:
             on_run_end(run)
-        if not isinstance(last, Done) and last.kind == SETUP:
+        if not isinstance(last, Done) and last.kind in (SETUP, CRASH):
             break
     return done
