@@ -82,3 +82,10 @@ def test_a_folder_without_runs_says_so(tmp_path, capsys):
     assert find_runs([tmp_path]) == []
     assert main(["runs", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"error: no run folder (with config.json or run.json) in {tmp_path}\n"
+
+
+def test_a_csv_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    a, b, *_ = two_runs(tmp_path)
+    missing = tmp_path / "no such folder" / "all.csv"
+    assert main(["runs", str(a), "--csv", str(missing)]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {missing}: No such file or directory\n"

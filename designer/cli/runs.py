@@ -19,6 +19,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    from designer.atomic import WriteFailed
     from designer.train.run_compare import compare_runs, find_runs, rank, write_long_csv
     paths = find_runs(args.dirs)
     if not paths:
@@ -33,6 +34,11 @@ def run(args) -> int:
     else:
         print(comparison.as_text())
     if args.csv:
-        rows = write_long_csv([r.record.path for r in comparison.runs], args.csv)
+        try:
+            rows = write_long_csv([r.record.path for r in comparison.runs], args.csv)
+        except OSError as exc:
+            told = str(exc) if isinstance(exc, WriteFailed) else f"cannot write {args.csv}: {exc.strerror or exc}"
+            print(f"error: {told}", file=sys.stderr)
+            return 2
         print(f"{rows} rows of {len(comparison.runs)} runs → {args.csv}", file=sys.stderr)
     return 0
