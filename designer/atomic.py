@@ -83,13 +83,15 @@ def folder_of(target) -> Path:
 def write_failure(exc: BaseException, target, needed: int | None = None, written: int = 0,
                   kept: bool | None = None) -> WriteFailed | None:
     """`exc` as a WriteFailed when the place `target` goes to refused it: an OSError with
-    ENOSPC, EDQUOT, EROFS, EACCES or EPERM, or any other failure of a writer (torch's
-    serializer says "unexpected pos …") while the disk has no room left for the rest.
+    ENOSPC, EDQUOT, EROFS, EACCES or EPERM, or a writer's failure that names no OS error
+    (torch's serializer says "unexpected pos …") while the disk has no room left for the rest.
     None when it is something else."""
     if isinstance(exc, WriteFailed):
         return exc
     if isinstance(exc, OSError) and exc.errno in REFUSED:
         return WriteFailed(target, exc.errno, needed, kept)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return None   # the OS named another cause (no such folder, a name too long…): not the room left
     if isinstance(exc, (OSError, RuntimeError)):
         try:
             free = shutil.disk_usage(folder_of(target)).free

@@ -99,3 +99,15 @@ def test_twelve_kills_during_saves_then_one_save_leaves_a_whole_document_and_no_
     assert load_graph(str(target)).graph.nodes
     assert temps(tmp_path, "doc.json") == []
     print(f"at most {litter} temporary file(s) were left between kills")
+
+
+def test_an_os_error_with_another_cause_is_not_taken_for_a_full_disk(tmp_path, monkeypatch):
+    import errno
+    from collections import namedtuple
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr("designer.atomic.shutil.disk_usage", lambda _p: Usage(1 << 30, 1 << 30, 0))
+    gone = OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+    assert atomic.write_failure(gone, tmp_path / "x.csv") is None
+    torn = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1000 vs 968")
+    assert str(atomic.write_failure(torn, tmp_path / "x.pt", needed=2000)) == \
+        f"No space left on {tmp_path}: x.pt needs 2 KB; nothing was written."
