@@ -87,6 +87,8 @@ def test_words_for_what_cannot_be_measured(capsys):
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip() == \
         "error: --batch-sizes must read like 1,8,32 (whole numbers of 1 or more), not '8,x'"
+    assert main(["profile", "lenet5", "--batch-sizes", "1", "--iterations", "0"]) == 2
+    assert capsys.readouterr().err == "error: --iterations must be 1 or more, not 0\n"
     if not torch.cuda.is_available():
         assert main(["profile", "lenet5", "--device", "cuda", "--json"]) == 2
         assert capsys.readouterr().err.strip() == \

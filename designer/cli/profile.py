@@ -40,6 +40,11 @@ def run(args) -> int:
     from designer.train.profile import as_text, profile_graph
 
     sizes = parse_batch_sizes(args.batch_sizes)
+    for flag, value, least in (("--iterations", args.iterations, 1), ("--warmup", args.warmup, 0),
+                               ("--threads", args.threads, 0)):
+        if value is not None and value < least:
+            print(f"error: {flag} must be {least} or more, not {value}", file=sys.stderr)
+            return 2
     shape = parse_shape(args.input)
     document = load_or_exit(args.document)
     progress = None if args.json else (lambda text: print(f"… {text}", file=sys.stderr, flush=True))
