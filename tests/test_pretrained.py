@@ -119,3 +119,13 @@ def test_no_network_says_where_to_put_the_file(hub, tmp_path, monkeypatch):
     text = str(caught.value)
     assert text.startswith(f"{RESNET18_FILE} (torchvision's resnet18 IMAGENET1K_V1 weights) is not in {hub} and "
                            "could not be downloaded (") and "\n" not in text
+
+
+def test_a_cache_folder_that_cannot_be_made_says_where_to_put_the_file(hub, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("not a folder")
+    blocked = tmp_path / "file" / "checkpoints"
+    _offer(monkeypatch, (tmp_path / "nowhere" / RESNET18_FILE).as_uri(), blocked)
+    with pytest.raises(PretrainedUnavailable) as caught:
+        pretrained.fetch("resnet18", progress=False)
+    assert str(caught.value).startswith(f"{RESNET18_FILE} (torchvision's resnet18 IMAGENET1K_V1 weights) is not in "
+                                        f"{blocked} and could not be downloaded (")

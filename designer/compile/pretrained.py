@@ -89,9 +89,9 @@ def fetch(model: str, weights: str = WEIGHTS, progress: bool = True) -> Path:
     if offline():
         raise PretrainedUnavailable(entry.missing_sentence("downloads are off (DESIGNER_OFFLINE is set)"))
     import torch.hub
-    entry.folder.mkdir(parents=True, exist_ok=True)
     match = _HASH.search(entry.file_name)
     try:
+        entry.folder.mkdir(parents=True, exist_ok=True)
         # writes to a temporary file beside the target and renames it only when the hash agrees
         torch.hub.download_url_to_file(entry.url, str(entry.path), match.group(1) if match else None,
                                        progress=progress)
