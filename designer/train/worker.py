@@ -187,6 +187,7 @@ class ProfileJob:
     def cancel(self) -> None:
         if self.process.is_alive():
             self.process.kill()
+            self.process.join(2)   # reaped, not left a zombie
         self.finished = True
 
 

@@ -255,13 +255,15 @@ class FitView(QWidget):
         # off the GUI thread: a queue read can block on a half-written message of a killed process
         while not job.finished:
             messages = job.poll()
-            self._inbox.extend(messages)
+            self._inbox.extend((job, m) for m in messages)   # with their job: a cancelled one's are dropped
             if not messages:
                 time.sleep(0.05)
 
     def _drain(self) -> None:
         while self._inbox:
-            message = self._inbox.popleft()
+            job, message = self._inbox.popleft()
+            if job is not self.job:
+                continue   # a cancelled measurement's last words
             if "progress" in message:
                 self._say(f"Measuring: {message['progress']}…")
             elif "result" in message:
