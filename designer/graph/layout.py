@@ -33,13 +33,18 @@ def _layers(g, order: dict) -> list[list]:
     column = {n: i for i, layer in enumerate(layers) for n in layer}
     preds: dict = {n: list(g.predecessors(n)) for n in g}
     rank = dict(order)
+    lanes: set = set()
     for u, v in list(g.edges):
+        # the links leaving one node share one lane of placeholders (DenseNet feeds every later
+        # layer of a block from each layer: one lane per link would be quadratic)
         previous = u
         for c in range(column[u] + 1, column[v]):
-            dummy = ("link", u, v, c)
-            layers[c].append(dummy)
-            preds[dummy] = [previous]
-            rank[dummy] = rank[u]
+            dummy = ("link", u, c)
+            if dummy not in lanes:
+                lanes.add(dummy)
+                layers[c].append(dummy)
+                preds[dummy] = [previous]
+                rank[dummy] = rank[u]
             previous = dummy
         if previous != u:
             preds[v] = [previous if p == u else p for p in preds[v]]

@@ -25,6 +25,8 @@ class Minimap(QWidget):
         super().__init__(view)
         self.view = view
         self.setFixedSize(*SIZE)
+        # opaque: Qt need not repaint the canvas under it each time it is drawn
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("The whole network: click or drag to move the view")
         self.hide()
@@ -84,14 +86,11 @@ class Minimap(QWidget):
         if self._picture is None or self._picture.devicePixelRatio() != ratio:
             picture = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             picture.setDevicePixelRatio(ratio)
-            picture.fill(Qt.GlobalColor.transparent)
+            picture.fill(t.color("card"))
             p = QPainter(picture)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            panel = t.color("card")
-            panel.setAlphaF(0.94)
             p.setPen(QPen(t.color("card_border"), 1))
-            p.setBrush(panel)
-            p.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 8, 8)
+            p.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
             if not area.isEmpty():
                 p.setTransform(transform)
                 paint_batches(p, self.view.canvas.far_layer.current(), transform.m11(), outlines=False)

@@ -183,12 +183,18 @@ def _font(bold: bool, size: float) -> QFont:
     return font
 
 
+_METRICS: dict[bool, QFontMetricsF] = {}
+
+
 def text_width(text: str, bold: bool = True) -> float:
     """The width of `text` per pixel of font size (measured once at 100 px)."""
     key = (bold, text)
     w = _WIDTHS.get(key)
     if w is None:
-        w = _WIDTHS[key] = QFontMetricsF(_font(bold, 100)).horizontalAdvance(text) / 100
+        metrics = _METRICS.get(bold)
+        if metrics is None:
+            metrics = _METRICS[bold] = QFontMetricsF(_font(bold, 100))
+        w = _WIDTHS[key] = metrics.horizontalAdvance(text) / 100
     return w
 
 
@@ -326,7 +332,7 @@ class FarLayer(QGraphicsItem):
         self._scene = scene
         self.batches: Batches | None = None
         self._labels: tuple[float, dict[str, list[Placed]]] | None = None
-        self._bounds = QRectF(-1e6, -1e6, 2e6, 2e6)   # the canvas's whole room: never re-indexed
+        self._bounds = QRectF()   # grows to cover every card (cover); the scene's index depends on it
         self.setZValue(5)      # above the links and cards it stands for, below a link being dragged
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
@@ -334,6 +340,17 @@ class FarLayer(QGraphicsItem):
         # panning scrolls the cached picture: only the strip that comes into view is drawn
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setVisible(False)
+
+    def cover(self, rect: QRectF):
+        """Make room for a card at `rect` (scene coordinates). Only ever grows, in steps, so
+        that Qt's index of the scene, whose cells follow the scene's extent, stays fine."""
+        if not self._bounds.contains(rect):
+            self.prepareGeometryChange()
+            self._bounds = self._bounds.united(rect.adjusted(-2000, -2000, 2000, 2000))
+
+    def reset_cover(self):
+        self.prepareGeometryChange()
+        self._bounds = QRectF()
 
     def invalidate(self):
         """Something other than a card's position changed: everything is collected again."""

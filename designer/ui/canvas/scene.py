@@ -88,6 +88,7 @@ class CanvasScene(QGraphicsScene):
         self.edges.clear()
         self._grid.clear()
         self._cell_of.clear()
+        self.far_layer.reset_cover()
         self.far_layer.invalidate()
         self.graph = graph
         self.editable = editable
@@ -190,6 +191,7 @@ class CanvasScene(QGraphicsScene):
                     self._grid[old].discard(item)
                 self._grid.setdefault(cell, set()).add(item)
                 self._cell_of[item] = cell
+            self.far_layer.cover(item.sceneBoundingRect())
             self.far_layer.card_moved(item)
             self.drawing_changed.emit()
 
