@@ -118,6 +118,15 @@ def test_two_runs_selected_are_overlaid_in_one_colour_each_with_the_table(panel,
         rows = list(csv.DictReader(f))
     assert {r["run"] for r in rows} == {"run-a", "run-b"} and len(rows) == 16
 
+    # a place that cannot be written is said in a message box, not raised into the window
+    from PySide6.QtWidgets import QMessageBox
+    told = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: told.append(text))
+    missing = tmp_path / "no such folder" / "all.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(missing), "CSV (*.csv)"))
+    qtbot.mouseClick(panel.runs.export_all_button, Qt.MouseButton.LeftButton)
+    assert told == [f"{missing} cannot be written: No such file or directory."]
+
 
 def test_a_sweep_from_the_panel_runs_its_grid_and_shows_the_runs_as_they_finish(panel, qtbot):
     box = panel.sweeper

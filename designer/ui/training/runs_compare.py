@@ -13,9 +13,11 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
+                               QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
+from designer.atomic import WriteFailed
 from designer.train.run_compare import PERCENT, RunComparison, compare_runs, rank, write_long_csv
 from designer.train.run_listing import METRICS
 
@@ -166,5 +168,10 @@ class RunsComparison(QWidget):
                                                                           "runs.csv"), "CSV (*.csv)")
         if not target:
             return None
-        write_long_csv(paths, Path(target))
+        try:
+            write_long_csv(paths, Path(target))
+        except OSError as exc:   # a full disk says what is kept (WriteFailed); else the OS's reason
+            told = str(exc) if isinstance(exc, WriteFailed) else f"{target} cannot be written: {exc.strerror or exc}."
+            QMessageBox.warning(self, "Export Runs", told)
+            return None
         return Path(target)
