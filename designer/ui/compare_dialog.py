@@ -1,6 +1,6 @@
 """File ▸ Compare With…: this document against another file, a preset, or its own last
-saved version. Two read-only drawings side by side, before (the other) and now (this
-document), with the added, removed and changed blocks outlined in their colours, and the
+saved version. Two read-only drawings one above the other, before (the other) and now
+(this document), with the added, removed and changed blocks outlined in their colours, and the
 delta table of designer.graph.diff beneath; clicking a row selects its block in both
 drawings and, when it is a block of this document, in the editor too.
 
@@ -32,7 +32,6 @@ from .canvas.node_item import RADIUS, NodeItem
 SAVED = "saved"            # the source "the last saved version of this document"
 OTHER_FILE = "file"        # the source "another file…"
 COLUMNS = ("Change", "Block", "Type", "What changed", "Params Δ", "Mult-adds Δ")
-MARK = {"added": "added", "removed": "removed", "changed": "changed"}
 SIGN = {"added": "+", "removed": "−", "changed": "~"}
 READABLE = 0.6     # the least zoom at which a card still shows its settings and shape
 
@@ -314,7 +313,7 @@ class CompareDialog(QDialog):
         for entry in d.entries():
             row = self.table.rowCount()
             self.table.insertRow(row)
-            cells = (MARK[entry.status], entry.id, entry.type, entry.describe(), signed(entry.params_delta),
+            cells = (entry.status, entry.id, entry.type, entry.describe(), signed(entry.params_delta),
                      signed(entry.macs_delta))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -360,7 +359,7 @@ def _block_path(path: str) -> str:
 
 def open_compare_dialog(window) -> CompareDialog:
     """File ▸ Compare With…: the dialog, compared at once with the last saved version when
-    the document has a file and changes (else with nothing until a source is chosen)."""
+    the document has a file (else with nothing until a source is chosen)."""
     dialog = CompareDialog(window.controller, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     c = window.controller
