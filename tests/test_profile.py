@@ -106,8 +106,9 @@ def test_search_finds_the_largest_batch_that_fits(limit):
     largest = search_largest(fits, 1, None)
     assert fits(largest) and not fits(int(largest * 1.25) + 1)
     assert len(tried) < 30
-    assert search_largest(lambda b: b <= limit, min(limit, 8), None) == largest or \
-        limit * 0.95 <= largest <= limit
+    # from a larger known fit: within the search's 5 % of the true limit, like the first
+    for found in (largest, search_largest(lambda b: b <= limit, min(limit, 8), None)):
+        assert limit * 0.95 <= found <= limit
 
 
 def test_search_starts_from_a_known_failure():
