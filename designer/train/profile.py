@@ -176,15 +176,17 @@ def as_text(p: Profile) -> str:
     lines = [f"Measured on {p.device}" + (f", network {p.network!r}" if p.network else "")
              + f", input {shapes}, {p.optimizer}"]
     lines += [f"note: {n}" for n in p.notes]
-    width = max([len("Layer")] + [len(x.name) for x in p.layers])
+    other = "outside the layers (adds, loss, optimizer step)"
     type_width = max([len("Type")] + [len(x.type) for x in p.layers])
+    # the row of the time outside the layers spans the name, type and forward columns
+    width = max([len("Layer"), len(other) - type_width - 14] + [len(x.name) for x in p.layers])
     lines += ["", f"Per layer at batch {p.layers_batch_size} (one profiled training step):",
               f"  {'Layer':<{width}}  {'Type':<{type_width}}  {'Forward ms':>10}  {'Backward ms':>11}  {'Share':>7}"]
     for x in p.layers:
         lines.append(f"  {x.name:<{width}}  {x.type:<{type_width}}  {_ms(x.forward_ms):>10}  "
                      f"{_ms(x.backward_ms):>11}  {p.share(x) * 100:6.1f}%")
     if p.profiled_step_ms:
-        lines.append(f"  {'outside the layers (adds, loss, optimizer step)':<{width + type_width + 14}}  "
+        lines.append(f"  {other:<{width + type_width + 14}}  "
                      f"{_ms(p.other_ms):>11}  {p.other_ms / p.profiled_step_ms * 100:6.1f}%")
     lines += ["", "Per batch size (training steps: forward, backward, optimizer):",
               f"  {'Batch':>6}  {'Step ms':>9}  {'ms/image':>9}  {'Images/s':>9}  {'Peak memory':>11}  "
