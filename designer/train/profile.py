@@ -286,7 +286,6 @@ class _Run:
 
         from .config import TrainConfig
         from .device import amp_dtype, describe, pick_device, tune_for
-        from .errors import TrainSetupError
         from .optim import make_optimizer
         from .tasks.base import compile_network
 
@@ -309,10 +308,7 @@ class _Run:
         self.module = compile_network(graph, network, input_shape).to(self.device)
         self.module.train()
         config = TrainConfig.from_graph(graph)
-        try:
-            self.optimizer = make_optimizer(self.module.parameters(), config)
-        except TrainSetupError:
-            raise
+        self.optimizer = make_optimizer(self.module.parameters(), config)
         self.optimizer_text = config.optimizer if config.optimizer != "sgd" else \
             ("SGD with momentum" if config.momentum else "SGD")
         self.optimizer_text = {"adam": "Adam", "adamw": "AdamW"}.get(self.optimizer_text, self.optimizer_text)
