@@ -38,7 +38,7 @@ class EdgeItem(QGraphicsItem):
     Type = QGraphicsItem.UserType + 3
     _font = None
 
-    def __init__(self, edge, src_item, dst_item):
+    def __init__(self, edge, src_item, dst_item, adjust: bool = True):
         super().__init__()
         self.edge = edge
         self.src_item = src_item
@@ -54,7 +54,8 @@ class EdgeItem(QGraphicsItem):
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
-        self.adjust()
+        if adjust:   # False: the scene adjusts it once it is placed (and knows its shape)
+            self.adjust()
 
     def type(self) -> int:
         return self.Type

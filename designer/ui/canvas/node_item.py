@@ -61,11 +61,11 @@ class NodeItem(QGraphicsItem):
     Type = QGraphicsItem.UserType + 1
     _fonts = None
 
-    def __init__(self, graph, node, editable: bool):
+    def __init__(self, graph, node, editable: bool, info=None):
         super().__init__()
         self.graph = graph
         self.node = node
-        self.info = None
+        self.info = info   # the analysis's NodeInfo, when the card is made with it (one refresh, not two)
         self.editable = editable
         self.category = "Input"
         self.is_composite = False

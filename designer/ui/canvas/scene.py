@@ -65,7 +65,7 @@ class CanvasScene(QGraphicsScene):
         """Show `scope.graph`; rebuilt only when it is another graph than the one shown."""
         self.scope = scope
         if scope.graph is not self.graph or scope.editable != self.editable:
-            self._rebuild(scope.graph, scope.editable)
+            self._rebuild(scope.graph, scope.editable, scope.analysis)
             self.set_analysis(scope.analysis)
             self.scope_shown.emit(scope)
             if scope.is_root:
@@ -73,7 +73,7 @@ class CanvasScene(QGraphicsScene):
         else:
             self.set_analysis(scope.analysis)
 
-    def _rebuild(self, graph: Graph, editable: bool):
+    def _rebuild(self, graph: Graph, editable: bool, analysis=None):
         if self._unsubscribe:
             self._unsubscribe()
         self._syncing_selection = True   # dropping the old items is not a user's deselection
@@ -92,7 +92,7 @@ class CanvasScene(QGraphicsScene):
         self.far_layer.invalidate()
         self.graph = graph
         self.editable = editable
-        self.analysis = None
+        self.analysis = analysis   # the cards and links are made with it: set_analysis then has nothing to do
         for node in graph.nodes.values():
             self._add_node(node)
         if not editable:
@@ -142,7 +142,8 @@ class CanvasScene(QGraphicsScene):
                         _redraw(item)
 
     def _add_node(self, node):
-        item = NodeItem(self.graph, node, self.editable)
+        info = self.analysis.nodes.get(node.id) if self.analysis is not None else None
+        item = NodeItem(self.graph, node, self.editable, info)
         if self.far:
             item.setFlag(NO_CONTENTS)
         self.nodes[node.id] = item
@@ -154,7 +155,7 @@ class CanvasScene(QGraphicsScene):
         src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
         if src is None or dst is None:
             return
-        item = EdgeItem(edge, src, dst)
+        item = EdgeItem(edge, src, dst, adjust=False)
         if self.far:
             item.setFlag(NO_CONTENTS)
         self.edges[edge] = item
@@ -165,6 +166,8 @@ class CanvasScene(QGraphicsScene):
         self.addItem(item)
         if self.analysis is not None:
             item.set_shape(self.analysis.shape_of(edge.src, edge.src_port))
+        else:
+            item.adjust()
 
     def _remove_edge(self, edge: Edge):
         item = self.edges.pop(edge, None)
