@@ -8,9 +8,12 @@
     tasks                           classification, segmentation, VAE, GAN
     run_folder / metrics_log        what a run leaves behind (run_folder names every file)
     run_listing                     the runs of a document, as the window lists them
+    run_compare / sweep             runs side by side (`designer runs`), a grid of settings (`--sweep`)
+    memory                          out of memory on any device, and a batch that fits by the estimate
     profile.profile_graph           measure a design here: time per layer, memory per batch size,
                                     the largest batch that fits (light until it measures)
 
-Importing this package imports nothing: `config`, `events`, `worker`, `run_folder` and
-`run_listing` are light (no torch), the rest loads torch when it is imported.
+Importing this package imports nothing: `config`, `events`, `worker`, `run_folder`,
+`run_listing`, `run_compare`, `sweep`, `memory` and `profile` are light (no torch), the
+rest loads torch when it is imported.
 """
