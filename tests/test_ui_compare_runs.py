@@ -157,3 +157,15 @@ def test_a_sweep_that_cannot_start_says_why(panel, qtbot):
     qtbot.mouseClick(sweep_box.button, Qt.MouseButton.LeftButton)
     assert not panel.launched and not sweep_box.note.isHidden()
     assert sweep_box.note.text() == "lr: 'fast' is not a number"
+
+
+def test_closing_the_window_during_a_sweep_starts_no_further_run(panel, qtbot):
+    from designer.ui.training.sweep_runner import SweepBox
+    sweep_box = panel.findChild(SweepBox)
+    sweep_box.text.setText("lr=0.01,0.03")
+    qtbot.mouseClick(sweep_box.button, Qt.MouseButton.LeftButton)
+    assert len(panel.launched) == 1
+    panel.shutdown()   # the window's close hook: the run going ends as "the window closed"
+    qtbot.waitUntil(lambda: not panel.sweeper.active, timeout=5000)
+    qtbot.wait(50)
+    assert len(panel.launched) == 1

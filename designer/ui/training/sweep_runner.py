@@ -1,8 +1,9 @@
 """A sweep from the Train panel: the settings to vary (`lr=0.001,0.003; batch_size=32,64`),
 trained one run after another through the panel's own worker, each run named after its
 point (`run-…-lr=0.001_batch_size=32`). The Compare tab shows the runs as they finish,
-best first at the end. Stopping the run that is going stops the sweep; a run that fails
-while training (a NaN loss at a large learning rate) does not, one that cannot start does.
+best first at the end. Stopping the run that is going stops the sweep, and so does closing
+the window; a run that fails while training (a NaN loss at a large learning rate) does not,
+one that cannot start does.
 
 The grid and the names are designer.train.sweep's, as `designer train --sweep` makes them.
 """
@@ -12,7 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from designer.train.errors import TrainConfigError
-from designer.train.events import SETUP, Done
+from designer.train.events import CLOSED, SETUP, Done
 from designer.train.sweep import parse_axes, plan, setting_name
 
 from .. import theme
@@ -64,7 +65,8 @@ class SweepRunner(QObject):
         if self.runs:
             self.panel.comparison.set_runs(self.runs)   # the runs so far, as they finish
         stopped = isinstance(event, Done) and event.reason != "finished"
-        cannot_start = not isinstance(event, Done) and event.kind == SETUP
+        # a run that cannot start, or the window closing (its shutdown ends the run going): no more runs
+        cannot_start = not isinstance(event, Done) and event.kind in (SETUP, CLOSED)
         if stopped or cannot_start:
             self.queue = []
         QTimer.singleShot(0, self._next)   # after the session has settled on its end
