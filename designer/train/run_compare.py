@@ -19,7 +19,6 @@ from designer.atomic import atomic_path
 from designer.graph.diff import GraphDiff, as_text, diff_graphs, signed
 from designer.graph.errors import GraphError
 from designer.graph.fileformat import loads
-from designer.graph.format import count
 
 from .run_listing import BEST_RULE, CONFIG, DOCUMENT, META, METRICS, RunRecord, read_run
 from .run_listing import _number   # the one reading of a metrics.csv cell
