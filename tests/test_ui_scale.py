@@ -195,3 +195,33 @@ def test_a_picture_exported_far_out_draws_the_cards(window, tmp_path):
     image = QImage(str(path))
     assert not image.isNull() and window.scene.far   # the canvas is as it was
     assert "#FFFFFF" in colours(image, 2)            # the cards' white bodies, not just tiles
+
+
+def test_a_composite_expands_in_place_and_folds_again(window):
+    """The ▸ on a composite card draws its inside under it, on this level; double-clicking
+    that drawing opens the inside; the ▾ folds it."""
+    from PySide6.QtTest import QTest
+    fitted(window, "vgg16")
+    view, item = window.view, window.scene.nodes["features"]
+    assert item.expandable() and not window.scene.nodes["flatten"].expandable()
+
+    def click_fold():
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=view.mapFromScene(item.mapToScene(item.fold_rect().center())))
+
+    click_fold()
+    peek = item.peek
+    assert peek is not None and peek.parentItem() is item
+    drawn = peek.sceneBoundingRect()
+    card = item.mapRectToScene(item.card_rect())
+    assert drawn.top() > card.bottom() and drawn.height() > 60 and not peek.picture.isNull()
+    assert window.controller.scope_path == ()          # still editing the top level
+    assert window.scene.nodes_rect().contains(drawn.adjusted(4, 4, -4, -4))   # Fit shows it too
+    view.fit()
+    click_fold()
+    assert item.peek is None and peek.scene() is None
+    click_fold()
+    view.fit()
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
+                      pos=view.mapFromScene(item.peek.sceneBoundingRect().center()))
+    assert window.controller.scope_path == ("features",)

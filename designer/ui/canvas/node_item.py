@@ -77,6 +77,7 @@ class NodeItem(QGraphicsItem):
         self.height = HEADER_HEIGHT + BODY_HEIGHT
         self._text: dict[str, str] = {}
         self._tooltip_stale = True
+        self.peek = None                 # the inside drawn under the card (set_expanded)
         self.moving_from_model = False
         flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | \
             QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
@@ -126,6 +127,51 @@ class NodeItem(QGraphicsItem):
     def set_info(self, info):
         self.info = info
         self._set_texts(self._texts(self.spec()))
+        if self.peek is not None and not self.peek.redraw():
+            self.set_expanded(False)   # its inside cannot be generated now (an input came off)
+
+    # ---- a composite expanded in place (inside_peek.py) ------------------------------------------
+    def expandable(self) -> bool:
+        """A composite block on the editor's canvas (which can say what is inside it)."""
+        return self.is_composite and hasattr(self.scene(), "far_layer")
+
+    def fold_rect(self) -> QRectF:
+        rect = self.card_rect()
+        return QRectF(rect.right() - 24, rect.top(), 20, HEADER_HEIGHT)
+
+    def set_expanded(self, expanded: bool) -> bool:
+        """Show (or fold) this composite's inside under its card; False when it has none yet."""
+        if expanded == (self.peek is not None):
+            return True
+        if expanded:
+            from .inside_peek import InsidePeek
+            peek = InsidePeek(self)
+            if peek.boundingRect().isEmpty():
+                peek.setParentItem(None)
+                if peek.scene() is not None:
+                    peek.scene().removeItem(peek)
+                return False
+            self.peek = peek
+            self.setZValue(3)   # over the cards next to it
+        else:
+            peek, self.peek = self.peek, None
+            peek.setParentItem(None)
+            if peek.scene() is not None:
+                peek.scene().removeItem(peek)
+            self.setZValue(1)
+        self.update()
+        return True
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton and self.expandable() and \
+                self.fold_rect().contains(event.pos()):
+            if not self.set_expanded(self.peek is None):
+                for view in (self.scene().views() if self.scene() else ()):
+                    if hasattr(view, "controller"):
+                        view.controller.message.emit("Connect this block's inputs to see inside it.")
+            event.accept()
+            return
+        super().mousePressEvent(event)
 
     def _set_texts(self, texts: dict[str, str]):
         self._tooltip_stale = True
@@ -336,7 +382,8 @@ class NodeItem(QGraphicsItem):
             kind = ("frozen · " + kind) if kind else "frozen"
         fm_tiny = QFontMetricsF(tiny_font)
         fm_title = QFontMetricsF(title_font)
-        room = rect.right() - 8 - (glyph.right() + 6)
+        fold = 18.0 if self.expandable() else 0.0   # the ▸ / ▾ that expands the inside in place
+        room = rect.right() - 8 - fold - (glyph.right() + 6)
         title = self._text["title"]
         kind_w = fm_tiny.horizontalAdvance(kind) + 8 if kind else 0.0
         if kind and fm_title.horizontalAdvance(title) + kind_w > room:
@@ -347,8 +394,12 @@ class NodeItem(QGraphicsItem):
         if kind:
             painter.setFont(tiny_font)
             painter.setPen(QColor(255, 255, 255, 210))
-            painter.drawText(QRectF(rect.right() - kind_w - 4, rect.top(), kind_w, HEADER_HEIGHT),
+            painter.drawText(QRectF(rect.right() - fold - kind_w - 4, rect.top(), kind_w, HEADER_HEIGHT),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
+        if fold:
+            painter.setFont(title_font)
+            painter.setPen(QColor("#FFFFFF"))
+            painter.drawText(self.fold_rect(), Qt.AlignmentFlag.AlignCenter, "▾" if self.peek is not None else "▸")
 
         detail = min(1.0, (lod - OVERVIEW_LOD) / (DETAIL_LOD - OVERVIEW_LOD))
         painter.setOpacity(detail)

@@ -23,6 +23,7 @@ from designer.graph.layout import layered_positions
 from designer.graph.model import Edge, Graph
 
 from .edge_item import EdgeItem
+from .inside_peek import InsidePeek
 from .node_item import NodeItem
 from .overview import FarLayer
 from .port_item import PortItem
@@ -309,8 +310,8 @@ class CanvasScene(QGraphicsScene):
         for item in self.items(pos):
             if isinstance(item, NodeItem):
                 return item
-            if isinstance(item, PortItem):
-                return item.node_item
+            if isinstance(item, (PortItem, InsidePeek)):
+                return item.parentItem()   # a port, or a composite's inside drawn in place: its card
         return None
 
     def port_at(self, pos: QPointF) -> PortItem | None:
@@ -331,6 +332,8 @@ class CanvasScene(QGraphicsScene):
         rect = QRectF()
         for item in items:
             rect = rect.united(item.sceneBoundingRect())
+            if item.peek is not None:   # a composite expanded in place: its inside too
+                rect = rect.united(item.peek.sceneBoundingRect())
         return rect
 
     def flash_edge(self, start: QPointF, end: QPointF):
