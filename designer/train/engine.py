@@ -4,6 +4,9 @@ It trains the compiled graph and reports through `on_event(event)`, with the
 frozen dataclasses of designer.train.events (Started, Step, Epoch, Checkpoint, Log,
 and last of all Done or Error); `run()` returns the last one. They are documented
 there, with the one `to_dict` / `from_dict` that carries them out of the process.
+Expected faults (a full disk, out of memory, data that cannot be used) end in an Error
+with one sentence; a truly unexpected exception (a bug) is reported as Error(kind=CRASH),
+its traceback written to the run folder's error.txt, and then raised again from `run()`.
 
 `pause()`, `resume()` and `stop()` only set flags, checked between steps, so
 they can be called from any thread (or, through `designer.train.worker`, from
