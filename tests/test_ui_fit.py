@@ -107,3 +107,14 @@ def test_no_gpu_is_said_in_words(qtbot, fit: FitView):
     qtbot.waitUntil(lambda: not fit.running(), timeout=120_000)
     assert "CUDA was asked for, but this PyTorch sees no CUDA GPU; use --device cpu or auto." in fit.status.text()
     assert fit.measure_button.isEnabled() and fit.shown is None
+
+
+def test_cancel_ends_the_measuring_process_and_nothing_arrives_after(qtbot, fit: FitView):
+    fit.batch_edit.setText("1, 2, 4, 8")
+    qtbot.mouseClick(fit.measure_button, Qt.MouseButton.LeftButton)
+    job = fit.job
+    qtbot.mouseClick(fit.cancel_button, Qt.MouseButton.LeftButton)
+    assert not fit.running() and not job.process.is_alive() and job.process.exitcode is not None
+    assert fit.status.text() == "Measuring cancelled." and fit.measure_button.isEnabled()
+    qtbot.wait(300)   # the reader thread's last poll lands nowhere
+    assert fit.status.text() == "Measuring cancelled." and fit.shown is None
