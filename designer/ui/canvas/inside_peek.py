@@ -1,11 +1,12 @@
 """A composite block expanded in place: its inside drawn under its card, on the canvas
-where the block is, without leaving the level being edited. The ▸ on a composite
-card's header expands it (▾ folds it again); double-clicking the drawing opens the
+where the block is, without leaving the level being edited. It lies over the cards below
+(they are not moved: the document's positions are the person's). The ▸ on a composite
+card's header (in place of its icon) expands it (▾ folds it again); double-clicking the drawing opens the
 inside for editing, as double-clicking the card does (the scene takes the drawing
 for its card: CanvasScene.node_item_at).
 
 The inside is drawn once, as vectors (a QPicture of a scene of read-only cards laid
-out left to right), at half size, and drawn again only when the block's analysis
+out left to right), a little smaller than the cards, and drawn again only when the block's analysis
 changes; it is a view of the document, never part of it.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from designer.graph.layout import layered_positions
 from .. import theme
 from ..theme import category_color
 
-SCALE = 0.5          # the inside at half the size of the cards around it
+SCALE = 0.8          # the inside a little smaller than the cards around it
 MAX_WIDTH = 2400.0   # scene units: a long inside is drawn smaller still
 PAD = 14.0
 GAP = 10.0           # between the card and its inside

@@ -137,7 +137,7 @@ class NodeItem(QGraphicsItem):
 
     def fold_rect(self) -> QRectF:
         rect = self.card_rect()
-        return QRectF(rect.right() - 24, rect.top(), 20, HEADER_HEIGHT)
+        return QRectF(rect.left() + 2, rect.top(), 24, HEADER_HEIGHT)
 
     def set_expanded(self, expanded: bool) -> bool:
         """Show (or fold) this composite's inside under its card; False when it has none yet."""
@@ -374,7 +374,12 @@ class NodeItem(QGraphicsItem):
 
         # header: glyph, title, block type
         glyph = QRectF(rect.left() + 7, rect.top() + 5, 14, 14)
-        paint_glyph(painter, glyph, self.category, QColor("#FFFFFF"))
+        if self.expandable():   # where the composite's icon goes: ▸ expands its inside in place, ▾ folds it
+            painter.setFont(title_font)
+            painter.setPen(QColor("#FFFFFF"))
+            painter.drawText(self.fold_rect(), Qt.AlignmentFlag.AlignCenter, "▾" if self.peek is not None else "▸")
+        else:
+            paint_glyph(painter, glyph, self.category, QColor("#FFFFFF"))
         painter.setFont(title_font)
         painter.setPen(QColor("#FFFFFF"))
         kind = self._text.get("kind", "")
@@ -382,8 +387,7 @@ class NodeItem(QGraphicsItem):
             kind = ("frozen · " + kind) if kind else "frozen"
         fm_tiny = QFontMetricsF(tiny_font)
         fm_title = QFontMetricsF(title_font)
-        fold = 18.0 if self.expandable() else 0.0   # the ▸ / ▾ that expands the inside in place
-        room = rect.right() - 8 - fold - (glyph.right() + 6)
+        room = rect.right() - 8 - (glyph.right() + 6)
         title = self._text["title"]
         kind_w = fm_tiny.horizontalAdvance(kind) + 8 if kind else 0.0
         if kind and fm_title.horizontalAdvance(title) + kind_w > room:
@@ -394,12 +398,8 @@ class NodeItem(QGraphicsItem):
         if kind:
             painter.setFont(tiny_font)
             painter.setPen(QColor(255, 255, 255, 210))
-            painter.drawText(QRectF(rect.right() - fold - kind_w - 4, rect.top(), kind_w, HEADER_HEIGHT),
+            painter.drawText(QRectF(rect.right() - kind_w - 4, rect.top(), kind_w, HEADER_HEIGHT),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
-        if fold:
-            painter.setFont(title_font)
-            painter.setPen(QColor("#FFFFFF"))
-            painter.drawText(self.fold_rect(), Qt.AlignmentFlag.AlignCenter, "▾" if self.peek is not None else "▸")
 
         detail = min(1.0, (lod - OVERVIEW_LOD) / (DETAIL_LOD - OVERVIEW_LOD))
         painter.setOpacity(detail)
