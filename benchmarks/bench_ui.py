@@ -39,6 +39,7 @@ class Timer:
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DESIGNER_NO_PRELOAD", "1")
 _scratch = tempfile.mkdtemp(prefix="bench-ui-")
@@ -177,23 +178,8 @@ def bench_edit(app, w, runs: int = 21) -> dict[str, list]:
 
 def big_graph(n: int = BIG_BLOCKS):
     """An n-block network: a chain of conv/ReLU pairs with a skip (Add) every few blocks."""
-    from designer.graph.model import Graph
-    g = Graph()
-    g.add_node("Input", {"shape": [8, 32, 32], "name": "x"}, id="x")
-    last, k = "x", 0
-    while len(g.nodes) < n:
-        k += 1
-        c = g.add_node("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}, id=f"conv{k}").id
-        g.connect(last, c)
-        r = g.add_node("ReLU", id=f"relu{k}").id
-        g.connect(c, r)
-        if k % 4 == 0:
-            a = g.add_node("Add", id=f"add{k}").id
-            g.connect(r, a, dst_port="in1")
-            g.connect(last, a, dst_port="in2")
-            r = a
-        last = r
-    return g
+    from networks import chain
+    return chain(n)
 
 
 def frame(view):

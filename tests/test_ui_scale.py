@@ -4,40 +4,29 @@ never on top of each other), dragging far out, the minimap, and exports made whi
 the canvas is zoomed out. Driven through the real window (pytest-qt)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QGraphicsItem
 
 from designer.document import Document
-from designer.graph.layout import layout_ops
 from designer.graph.model import Graph
 
 from test_ui_editor import dispose, isolated, themed  # noqa: F401 - fixtures
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import networks  # noqa: E402 - benchmarks/networks.py, shared with bench_ui.py
 
 pytestmark = pytest.mark.timeout(120)
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 def chain(n: int) -> Graph:
-    """n blocks: conv/ReLU pairs with a residual Add every fourth pair, laid out."""
-    g = Graph()
-    g.add_node("Input", {"shape": [4, 16, 16], "name": "x"}, id="x")
-    last, k = "x", 0
-    while len(g.nodes) < n:
-        k += 1
-        c = g.add_node("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, id=f"conv{k}").id
-        g.connect(last, c)
-        r = g.add_node("ReLU", id=f"relu{k}").id
-        g.connect(c, r)
-        if k % 4 == 0:
-            a = g.add_node("Add", id=f"add{k}").id
-            g.connect(r, a, dst_port="in1")
-            g.connect(last, a, dst_port="in2")
-            r = a
-        last = r
-    for op in layout_ops(g, aspect=1.5):
-        g.apply(op)
-    return g
+    """n blocks: conv/ReLU pairs with a residual Add every fourth pair, laid out (the
+    benchmark's generator, smaller)."""
+    return networks.chain(n, channels=4, size=16, laid_out=True)
 
 
 @pytest.fixture

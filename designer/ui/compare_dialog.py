@@ -26,7 +26,7 @@ from designer.graph.layout import layered_positions
 from designer.graph.presets import preset_names
 
 from . import document_files, theme
-from .canvas.edge_item import EdgeItem
+from .canvas.edge_item import link_cards
 from .canvas.node_item import RADIUS, NodeItem
 
 SAVED = "saved"            # the source "the last saved version of this document"
@@ -76,16 +76,7 @@ class DiffDrawing(QGraphicsView):
             self.nodes[node_id] = item
             if node_id in self.marks:
                 self._outline(node_id, item, self.marks[node_id])
-        for edge in graph.edges:
-            src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
-            if src is not None and dst is not None:
-                link = EdgeItem(edge, src, dst)
-                src.edges.add(link)
-                dst.edges.add(link)
-                src.set_connected(edge.src_port, True, True)
-                dst.set_connected(edge.dst_port, False, True)
-                link.set_shape(analysis.shape_of(edge.src, edge.src_port))
-                scene.addItem(link)
+        link_cards(scene, graph, self.nodes, analysis)
         self.fit()
 
     def _outline(self, node_id: str, item: NodeItem, status: str) -> None:

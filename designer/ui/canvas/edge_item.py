@@ -34,6 +34,23 @@ def link_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+def link_cards(scene, graph, cards: dict, analysis=None) -> None:
+    """A link in `scene` for every edge of `graph` between two of `cards` (node id → NodeItem),
+    labelled with the shapes of `analysis`: for scenes that only show a network (the Compare
+    dialog, a composite's inside drawn in place), not the editor's canvas."""
+    for edge in graph.edges:
+        src, dst = cards.get(edge.src), cards.get(edge.dst)
+        if src is not None and dst is not None:
+            link = EdgeItem(edge, src, dst)
+            src.edges.add(link)
+            dst.edges.add(link)
+            src.set_connected(edge.src_port, True, True)
+            dst.set_connected(edge.dst_port, False, True)
+            if analysis is not None:
+                link.set_shape(analysis.shape_of(edge.src, edge.src_port))
+            scene.addItem(link)
+
+
 class EdgeItem(QGraphicsItem):
     Type = QGraphicsItem.UserType + 3
     _font = None

@@ -39,7 +39,7 @@ def inside_of(scene, node_id: str):
 
 def draw_inside(graph, analysis) -> tuple[QPicture, QRectF]:
     """The inside as a picture, and the rectangle (its own units) it covers."""
-    from .edge_item import EdgeItem
+    from .edge_item import link_cards
     from .node_item import NodeItem
     from .scene import READ_ONLY_COLUMN
     scene = QGraphicsScene()
@@ -51,17 +51,7 @@ def draw_inside(graph, analysis) -> tuple[QPicture, QRectF]:
         item.setPos(QPointF(x, y))
         scene.addItem(item)
         items[node_id] = item
-    for edge in graph.edges:
-        src, dst = items.get(edge.src), items.get(edge.dst)
-        if src is not None and dst is not None:
-            link = EdgeItem(edge, src, dst)
-            src.edges.add(link)
-            dst.edges.add(link)
-            src.set_connected(edge.src_port, True, True)
-            dst.set_connected(edge.dst_port, False, True)
-            if analysis is not None:
-                link.set_shape(analysis.shape_of(edge.src, edge.src_port))
-            scene.addItem(link)
+    link_cards(scene, graph, items, analysis)
     source = scene.itemsBoundingRect()
     scale = min(SCALE, MAX_WIDTH / max(source.width(), 1.0))
     target = QRectF(0, 0, source.width() * scale, source.height() * scale)
