@@ -367,3 +367,13 @@ def test_a_training_process_that_died_is_told_truly():
     assert killed.hint.startswith("The system kills a process that takes too much memory")
     assert died(-11).message == "The training process ended unexpectedly (exit code -11: SIGSEGV)."
     assert died(3).hint == "This is a bug in Network Designer or in PyTorch."
+
+
+def test_a_folder_whose_run_wrote_no_checkpoint_is_not_offered_for_resuming(tmp_path):
+    from designer.train.errors import TrainSetupError
+    from designer.train.run_folder import RunFolder
+    (tmp_path / "metrics.csv").write_text("kind,epoch\n")   # a run that ran out of memory at step 1
+    with pytest.raises(TrainSetupError) as caught:
+        RunFolder(tmp_path).check(resume=False)
+    assert str(caught.value) == (f"{tmp_path} holds a run that ended before its first checkpoint; choose another "
+                                 "folder, or delete that one.")

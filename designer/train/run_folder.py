@@ -47,8 +47,11 @@ class RunFolder:
             if not self.file(LAST).is_file():
                 raise TrainSetupError(f"There is no {LAST} in {self.path} to resume from.")
             return
-        if self.file(LAST).exists() or self.file(METRICS).exists():
+        if self.file(LAST).exists():
             raise TrainSetupError(f"{self.path} holds a run already; resume it or choose another folder.")
+        if self.file(METRICS).exists():   # a run that ended before its first checkpoint: nothing to resume
+            raise TrainSetupError(f"{self.path} holds a run that ended before its first checkpoint; choose another "
+                                  "folder, or delete that one.")
         if self.path.exists() and not self.path.is_dir():
             raise TrainSetupError(f"{self.path} is a file, not a folder for the run.")
 
