@@ -497,6 +497,7 @@ class MainWindow(QMainWindow):
         self.status.update(self.controller.analysis)
         for item in self.scene.items():
             item.update()
+        self.scene.changed_drawing()   # the far layer and the minimap keep colours: collected again
         self.view.viewport().update()
 
     # ---- window events --------------------------------------------------------------------------
