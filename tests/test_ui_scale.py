@@ -214,3 +214,17 @@ def test_a_composite_expands_in_place_and_folds_again(window):
     QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
                       pos=view.mapFromScene(item.peek.sceneBoundingRect().center()))
     assert window.controller.scope_path == ("features",)
+
+
+def test_an_edit_repaints_only_the_cards_whose_text_changed(window, monkeypatch):
+    """LeNet-5's f6 from 84 to 90 units: f6, its Tanh and the output layer read differently;
+    the ten cards before them are not repainted."""
+    from designer.graph.model import SetParam
+    from designer.ui.canvas.node_item import NodeItem
+    fitted(window, "lenet5")
+    painted = []
+    monkeypatch.setattr(NodeItem, "update", lambda self, *a: painted.append(self.node_id))
+    window.controller.edit("f6", [SetParam("f6", "out_features", 90)])
+    window.controller.refresh_analysis()
+    assert set(painted) == {"f6", "f6_tanh", "output"}
+    assert window.scene.nodes["f6_tanh"]._text["shape"] == "90"
