@@ -16,6 +16,7 @@ from . import theme
 from .canvas.overview import paint_batches
 
 SIZE = (220, 140)
+SHOWN_BELOW = 0.6   # shown while the view shows less than this share of the network
 MARGIN = 12
 PAD = 8.0
 
@@ -67,8 +68,10 @@ class Minimap(QWidget):
     def refresh(self):
         """Show while the network does not fit the view, and draw afresh."""
         area = self.network_area()
+        seen = self.shown_area().intersected(area)
+        # a network cut off at an edge only is not lost: the map comes when most of it is out of view
         wanted = len(self.view.canvas.nodes) > 1 and not area.isEmpty() and \
-            not self.shown_area().contains(area)
+            seen.width() * seen.height() < SHOWN_BELOW * area.width() * area.height()
         if wanted != self.isVisible():
             self.setVisible(wanted)
             if wanted:

@@ -65,6 +65,7 @@ class EdgeItem(QGraphicsItem):
         self.hovered = False
         self.flash = False           # drawn in the error colour for a moment
         self._path = QPainterPath()
+        self._stroke: QPainterPath | None = None   # the path's outline at the usual width (paint)
         self._label = QRectF()
         self._label_visible = False
         self._bounds = QRectF()
@@ -107,6 +108,7 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         a, b = self.endpoints()
         self._path = link_path(a, b)
+        self._stroke = None
         if self.text:
             fm = QFontMetricsF(self.font())
             w, h = fm.horizontalAdvance(self.text) + 10, fm.height() + 4
@@ -167,12 +169,20 @@ class EdgeItem(QGraphicsItem):
         else:
             colour = t.color("edge")
         width = max(1.8, 1.1 / max(lod, 0.05)) * (1.5 if self.isSelected() else 1.0)
-        pen = QPen(colour, width)
-        if self.carries is None:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self._path)
+        if self.carries is not None and width == 1.8:
+            # the usual case: the outline of the stroke is kept, filling it is a third of stroking
+            if self._stroke is None:
+                stroker = QPainterPathStroker()
+                stroker.setWidth(width)
+                self._stroke = stroker.createStroke(self._path)
+            painter.fillPath(self._stroke, colour)
+        else:
+            pen = QPen(colour, width)
+            if self.carries is None:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self._path)
         if self._label_visible and lod >= LABEL_LOD:
             painter.setPen(QPen(colour if (self.isSelected() or self.hovered) else t.color("card_border"), 1))
             painter.setBrush(t.color("edge_label_bg"))
