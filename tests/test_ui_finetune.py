@@ -205,3 +205,26 @@ def test_starting_a_run_hands_the_documents_weights_to_the_worker(qtbot, control
     saved = torch.load(init, weights_only=True)
     assert set(saved) == set(weights) and all(torch.equal(saved[k], weights[k]) for k in weights)
     panel.session.pump.close()
+
+
+def test_a_full_disk_at_the_starting_weights_is_said_in_the_panel(qtbot, controller, tmp_path, trained_run,
+                                                                   monkeypatch):
+    from collections import namedtuple
+
+    from designer.ui.training.panel import TrainingPanel
+    from designer.ui.training.session import TrainingSession
+    launched = []
+    controller.document.set_weights(torch.load(trained_run / "last.pt", weights_only=True)["nets"]["model"])
+    panel = TrainingPanel(controller, data_dir=tmp_path,
+                          session=TrainingSession(start_worker=lambda *a, **k: launched.append(a)))
+    qtbot.addWidget(panel)
+
+    def torn(obj, f, *args, **kwargs):   # torch's writer on a full disk: a part, then its error
+        Path(f).write_bytes(b"PK")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 2")
+    monkeypatch.setattr(torch, "save", torn)
+    monkeypatch.setattr("designer.atomic.shutil.disk_usage", lambda _p: namedtuple("U", "total used free")(1, 1, 0))
+    assert not panel.start() and not launched
+    assert panel.problem.text().endswith("cannot be written: No space left on device")
+    run_dir = Path(panel.problem.text().split("The run folder ", 1)[1].split(" cannot", 1)[0])
+    assert [p.name for p in run_dir.iterdir()] == []   # no half-written init_weights.pt

@@ -315,9 +315,9 @@ class TrainingPanel(QWidget):
             run_dir.mkdir(parents=True)
             weights = self.finetune.attached()
             if weights:
-                import torch   # already imported: the weights were loaded with it
+                from designer.train import checkpoint   # torch: already imported, the weights were loaded with it
                 init = run_dir / run_folders.INIT_WEIGHTS
-                torch.save(weights, init)
+                checkpoint.save(weights, init)   # atomic; a full disk is an OSError (torch's own 'unexpected pos' too)
             self._begin(c.graph, c.title)
             self.session.start(dumps(c.graph), config.to_dict(), run_dir, init_weights=init, title=c.title)
         except OSError as exc:
