@@ -26,9 +26,10 @@ def save_graph(document, path) -> None:
 
 
 def import_model(source, input_shape=None):
-    """A Document of an existing network with its weights: an nn.Module, `torchvision:NAME`
-    or `path/file.py:Class` (built with no arguments). `input_shape` (C, H, W) is needed where
-    the source does not say it (torchvision's models do). See designer.importer."""
+    """A Document of an existing network with its weights: an nn.Module, `torchvision:NAME`,
+    `path/file.py:Class` (built with no arguments), an `.onnx` file, a torch.export `.pt2`, or a
+    `.pt` exported here. `input_shape` (C, H, W) is needed where the source does not say it
+    (torchvision's models and the files do). See designer.importer."""
     from designer.document import Document
     from designer.importer import import_network
     imported = import_network(source, input_shape)

@@ -17,6 +17,7 @@ from designer.__main__ import main
 from designer.graph.errors import GraphFileError
 from designer.graph.fileformat import loads
 from designer.importer import ImportFailure, import_network
+from tests.test_import_torchvision import random_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "se_residual.py"
@@ -214,13 +215,27 @@ def test_an_exported_program_runs_with_torch_alone_and_keeps_the_batch_dynamic(t
             assert torch.allclose(program.module()(x), module(x), atol=1e-6)
 
 
-def test_a_pt2_written_elsewhere_is_refused_in_one_line(tmp_path):
-    program = torch.export.export(nn.Sequential(nn.Linear(3, 2)).eval(), (torch.randn(2, 3),))
+def test_a_pt2_written_elsewhere_imports_its_operations_with_the_hierarchy(tmp_path):
+    torch.manual_seed(0)
+    source = _load_example().SEResNet().eval()
+    program = torch.export.export(source, (torch.randn(2, 1, 8, 8),),
+                                  dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}})
     torch.export.save(program, str(tmp_path / "other.pt2"))
+    doc = designer.import_model(tmp_path / "other.pt2")
+    g = doc.graph
+    assert g.nodes["blocks_0"].type == g.nodes["blocks_1"].type
+    assert doc.analyze().total_params == sum(p.numel() for p in source.parameters())
+    assert outputs_agree(source, doc, (1, 8, 8)) <= 1e-4
+
+
+def test_torchscript_written_elsewhere_is_refused_in_one_line(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(nn.Sequential(nn.Linear(3, 2))), str(tmp_path / "other.pt"))
     with pytest.raises(ImportFailure) as info:
-        import_network(tmp_path / "other.pt2")
-    assert str(info.value) == ("other.pt2 was not written by Network Designer: its operator graph is not imported "
-                               "yet; import the Python module it came from (file.py:Class), or torchvision:NAME")
+        import_network(tmp_path / "other.pt")
+    assert str(info.value) == ("other.pt was not written by Network Designer: TorchScript written elsewhere is not "
+                               "read; export the model with torch.export (.pt2) or to ONNX (.onnx) instead")
 
 
 def _onnx_file(module, shape, path):
@@ -286,14 +301,23 @@ ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121
 @pytest.mark.parametrize("name", ONNX_MODELS)
 def test_torchvision_models_through_onnx_compute_the_same(tmp_path, name):
     """Must show 2: torch.onnx.export of torchvision's models, imported back."""
-    torch.manual_seed(0)
-    source = tvm.get_model(name, weights=None).eval()
-    with torch.no_grad():
-        for p in source.parameters():
-            if not p.any():
-                p.normal_(0, 0.02)
+    source = random_model(name)
     path = _onnx_file(source, (3, 224, 224), tmp_path / f"{name}.onnx")
     doc = designer.import_model(path)
     assert doc.analyze().output_shapes == {"out": (1000,)}
+    assert len(doc.graph.composites) > 0
+    assert outputs_agree(source, doc, (3, 224, 224)) <= 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ONNX_MODELS)
+def test_torchvision_models_through_torch_export_compute_the_same(tmp_path, name):
+    """Must show 2 for .pt2: torch.export of torchvision's models, saved, imported back."""
+    source = random_model(name)
+    program = torch.export.export(source, (torch.randn(2, 3, 224, 224),),
+                                  dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}})
+    torch.export.save(program, str(tmp_path / f"{name}.pt2"))
+    doc = designer.import_model(tmp_path / f"{name}.pt2")
+    assert doc.analyze().total_params == sum(p.numel() for p in source.parameters())
     assert len(doc.graph.composites) > 0
     assert outputs_agree(source, doc, (3, 224, 224)) <= 1e-4

@@ -1,7 +1,8 @@
-"""Bring an existing network in: SOURCE is torchvision:NAME (random weights, nothing downloaded)
-or path/file.py:Class (built with no arguments; this runs that file). OUT.json writes the
-drawing, OUT.pth the drawing with the source's weights. Every other command then takes OUT.
-Exits 2 with one line per problem when the source cannot be imported."""
+"""Bring an existing network in: SOURCE is torchvision:NAME (random weights, nothing downloaded),
+path/file.py:Class (built with no arguments; this runs that file), an .onnx file, a torch.export
+.pt2, or a .pt this application exported (files are data: reading them runs no Python). OUT.json
+writes the drawing, OUT.pth the drawing with the source's weights. Every other command then takes
+OUT. Exits 2 with one line per problem when the source cannot be imported."""
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,8 @@ from designer.graph.errors import GraphError
 
 
 def add_arguments(parser):
-    parser.add_argument("source", help="torchvision:NAME or path/file.py:Class")
+    parser.add_argument("source", help="torchvision:NAME, path/file.py:Class, FILE.onnx, FILE.pt2 or a .pt "
+                        "exported here")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.json (drawing) or OUT.pth "
                         "(drawing and weights)")
     parser.add_argument("--input", metavar="C,H,W", help="the input shape (torchvision models know theirs)")

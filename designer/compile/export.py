@@ -103,7 +103,8 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 @contextmanager
-def _eval_mode(module: nn.Module):
+def eval_mode(module: nn.Module):
+    """The module (and every submodule) in eval mode for the block, put back as it was afterwards."""
     modes = {m: m.training for m in module.modules()}
     module.eval()
     try:
@@ -129,7 +130,7 @@ def export_torchscript(module: nn.Module, path, drawing: str = "") -> Path:
     device = _device_of(module)
     try:
         try:
-            with _quiet(), _eval_mode(module):
+            with _quiet(), eval_mode(module):
                 scripted = torch.jit.script(module.cpu())
         except Exception as exc:  # noqa: BLE001 - any scripting failure becomes one line
             raise ExportError(f"TorchScript could not compile this network: {first_line(exc, MESSAGE_LIMIT)}") from None
@@ -152,7 +153,7 @@ def export_program(module: fx.GraphModule, path, drawing: str = "") -> Path:
     names = [n.target for n in module.graph.nodes if n.op == "placeholder"]
     batch = torch.export.Dim("batch", min=1)
     try:
-        with _quiet(), _eval_mode(module):
+        with _quiet(), eval_mode(module):
             program = torch.export.export(module, inputs, dynamic_shapes={n: {0: batch} for n in names})
     except Exception as exc:  # noqa: BLE001 - any export failure becomes one line
         raise ExportError(f"torch.export could not export this network: {first_line(exc, MESSAGE_LIMIT)}") from None
@@ -190,7 +191,7 @@ def export_onnx(module: fx.GraphModule, path, output_names: list[str] | None = N
     batch = torch.export.Dim("batch", min=1)
     dynamic = {name: {0: batch} for name in names}
     try:
-        with _quiet(), _eval_mode(module):
+        with _quiet(), eval_mode(module):
             program = torch.onnx.export(module, inputs, dynamo=True, dynamic_shapes=dynamic, input_names=names,
                                         output_names=output_names or None, verbose=False)
     except Exception as exc:  # noqa: BLE001

@@ -1,15 +1,15 @@
 """Bringing existing networks in: an nn.Module (through torch.fx), `torchvision:NAME`,
-`file.py:Class`, a TorchScript `.pt`, a `torch.export` `.pt2` or an `.onnx` file becomes an
-editable document carrying the source's weights. Sits between designer.document and
-designer.compile."""
+`file.py:Class`, a `torch.export` `.pt2`, an `.onnx` file, or a `.pt` / `.pt2` this application
+exported (the drawing inside) becomes an editable document carrying the source's weights. Sits
+between designer.document and designer.compile."""
 from __future__ import annotations
 
 from .errors import ImportFailure, Imported
 
 
 def import_network(source, input_shape=None):
-    """An `Imported` (graph, weights, notes) of `source`: an nn.Module, `torchvision:NAME` or
-    `path/file.py:Class`. `input_shape` is C,H,W (or a list of them for several inputs), needed
+    """An `Imported` (graph, weights, notes) of `source`: an nn.Module, `torchvision:NAME`,
+    `path/file.py:Class`, or a .onnx / .pt2 / .pt file. `input_shape` is C,H,W (or a list of them for several inputs), needed
     where the source does not say it. `designer.import_model` wraps this in a Document."""
     from .sources import import_source
     return import_source(source, input_shape)

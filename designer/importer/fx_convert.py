@@ -450,6 +450,8 @@ def function_block(trace: Trace, node: fx.Node, scope, pick: int = -1, source: f
         return fold(trace, value, name)
 
     mapped = _first_class(trace, name, call, tensors, const) if pick < 0 else None
+    if name == "Tensor.view":   # the same values; reshape also takes a tensor a dropped contiguous() left strided
+        name = "Tensor.reshape"
     base = name.rpartition(".")[2].strip("_") or "op"
     if mapped is not None:
         return Block(base, mapped[0], mapped[1], tensors, scope, where=name, node=node)

@@ -24,10 +24,15 @@ _CONTAINERS = {"torch.nn.modules.container.Sequential": nn.Sequential,
 _CLASSES: dict[str, type] = {}
 
 
-def _class_named(qualname: str) -> type:
-    """A stand-in class for a module class the exporter named (only its name is used)."""
+def class_named(qualname: str) -> type:
+    """The class a file names for a module: torch.nn's own where it is one, else a stand-in of
+    that name (only the name is used; nothing is imported)."""
     if qualname in _CONTAINERS:
         return _CONTAINERS[qualname]
+    if qualname.startswith("torch.nn.modules."):
+        cls = getattr(nn, qualname.rpartition(".")[2], None)
+        if isinstance(cls, type) and f"{cls.__module__}.{cls.__qualname__}" == qualname:
+            return cls
     if qualname not in _CLASSES:
         name = qualname.rpartition(".")[2] or "Module"
         _CLASSES[qualname] = type(name if name.isidentifier() else "Module", (nn.Module,), {"__module__": "onnx"})
@@ -38,15 +43,15 @@ class _Unsupported(Exception):
     pass
 
 
-class _Builder:
-    def __init__(self, model):
-        from onnx import numpy_helper
-        self.model = model
+class Builder:
+    """A new GraphModule being written node by node, its layers placed at the module paths the
+    source recorded (`scope(node)` says which), its constants made parameters where used."""
+
+    def __init__(self, consts: dict):
         self.root = nn.Module()
         self.g = fx.Graph()
         self.env: dict[str, object] = {}
-        self.consts: dict[str, torch.Tensor] = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
-                                                for t in model.graph.initializer}
+        self.consts: dict[str, torch.Tensor] = consts
         self.params: dict[str, fx.Node] = {}
         self.taken: set[str] = set()
         self.stack: dict = {}      # the module scopes of the node being converted
@@ -72,8 +77,8 @@ class _Builder:
         if name not in self.params:
             t = self.consts[name]
             # at the top of the module (a module's path may hold a layer already), named after it
-            target = self._unique(_attr_path(name).replace(".", "_"))
-            _set_attr(self.root, target, nn.Parameter(t.float(), requires_grad=t.is_floating_point())
+            target = self._unique(attr_path(name).replace(".", "_"))
+            set_attr(self.root, target, nn.Parameter(t.float(), requires_grad=t.is_floating_point())
                       if t.is_floating_point() else t)
             self.params[name] = self.g.get_attr(target)
             self.params[name].meta["nn_module_stack"] = dict(self.stack)   # where the node using it runs
@@ -89,20 +94,13 @@ class _Builder:
 
     # ---- nodes -----------------------------------------------------------------------------------
     def scope(self, node) -> tuple[str, list]:
-        props = {p.key: p.value for p in node.metadata_props}
-        try:
-            names = ast.literal_eval(props.get("pkg.torch.onnx.name_scopes", "[]"))
-            classes = ast.literal_eval(props.get("pkg.torch.onnx.class_hierarchy", "[]"))
-        except (ValueError, SyntaxError):
-            names, classes = [], []
-        names, classes = list(names)[1:-1], list(classes)[1:-1]
-        stack = [(str(name), _class_named(cls)) for name, cls in zip(names, classes)]   # full paths already
-        return (stack[-1][0] if stack else ""), stack
+        """(the path of the module `node` belongs to, [(path, class) from the outermost])."""
+        return _onnx_scope(node)
 
     def module(self, node, layer: nn.Module, args) -> fx.Node:
         path, stack = self.scope(node)
-        target = self._unique(_attr_path(path or node.op_type.lower()))
-        _set_attr(self.root, target, layer)
+        target = self._unique(attr_path(path or _kind(node)))
+        set_attr(self.root, target, layer)
         out = self.g.call_module(target, tuple(args))
         out.meta["nn_module_stack"] = {p: (p, c) for p, c in stack[:-1]} | {target: (target, type(layer))}
         return out
@@ -114,13 +112,36 @@ class _Builder:
         out.meta["nn_module_stack"] = {p: (p, c) for p, c in stack}   # the modules it runs in
         return out
 
+    def finish(self, outs, name: str) -> fx.GraphModule:
+        self.g.output(outs[0] if len(outs) == 1 else tuple(outs))
+        gm = fx.GraphModule(self.root, self.g, name)
+        gm.designer_ready = True     # built here, with its module scopes: the importer takes it as it is
+        return gm
 
-def _attr_path(name: str) -> str:
+
+def _kind(node) -> str:
+    return node.op_type.lower() if hasattr(node, "op_type") else str(node.name)
+
+
+def _onnx_scope(node) -> tuple[str, list]:
+    """The scopes torch.onnx's exporter records on a node (full module paths and class names)."""
+    props = {p.key: p.value for p in node.metadata_props}
+    try:
+        names = ast.literal_eval(props.get("pkg.torch.onnx.name_scopes", "[]"))
+        classes = ast.literal_eval(props.get("pkg.torch.onnx.class_hierarchy", "[]"))
+    except (ValueError, SyntaxError):
+        names, classes = [], []
+    names, classes = list(names)[1:-1], list(classes)[1:-1]
+    stack = [(str(name), class_named(cls)) for name, cls in zip(names, classes)]   # full paths already
+    return (stack[-1][0] if stack else ""), stack
+
+
+def attr_path(name: str) -> str:
     parts = [re.sub(r"\W", "_", p) or "_" for p in name.split(".")]
     return ".".join(p if not p[0].isdigit() else p for p in parts)
 
 
-def _set_attr(root: nn.Module, target: str, value):
+def set_attr(root: nn.Module, target: str, value):
     *parents, leaf = target.split(".")
     obj = root
     for p in parents:
@@ -157,7 +178,7 @@ def _pads(pads, rank=2):
     return tuple(begin)
 
 
-def _convert(b: _Builder, node):
+def _convert(b: Builder, node):
     op, ins, a = node.op_type, list(node.input), _attrs(node)
     x = b.value(ins[0]) if ins and ins[0] else None
     if op == "Constant":
@@ -328,7 +349,7 @@ def _linear(w: torch.Tensor, bias) -> nn.Linear:
     return layer
 
 
-def _operand(b: _Builder, name: str):
+def _operand(b: Builder, name: str):
     """A value for arithmetic: the fx node or size, a scalar constant as a number, or a tensor
     constant as a parameter of the network."""
     if name in b.env:
@@ -344,7 +365,7 @@ def _operand(b: _Builder, name: str):
     return b.tensor_constant(name)
 
 
-def _is_size(b: _Builder, node) -> bool:
+def _is_size(b: Builder, node) -> bool:
     return getattr(node, "meta", {}).get("size", False)
 
 
@@ -356,7 +377,7 @@ def _as_list(v):
     return [v]
 
 
-def _size(b: _Builder, name: str):
+def _size(b: Builder, name: str):
     v = b.env.get(name, b.consts.get(name))
     if isinstance(v, torch.Tensor):
         return _ints(v)
@@ -375,7 +396,8 @@ def onnx_module(path: Path):
         model = onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001
         raise ImportFailure(f"{path.name}: not an ONNX file onnx can read ({first_line(exc)})") from None
-    b = _Builder(model)
+    from onnx import numpy_helper
+    b = Builder({t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer})
     shapes = []
     for inp in model.graph.input:
         if inp.name in b.consts:
@@ -400,8 +422,4 @@ def onnx_module(path: Path):
         b.env[node.output[0]] = result
     if problems:
         raise ImportFailure(problems)
-    outs = [b.env[o.name] for o in model.graph.output]
-    b.g.output(outs[0] if len(outs) == 1 else tuple(outs))
-    gm = fx.GraphModule(b.root, b.g, "OnnxModel")
-    gm.designer_ready = True     # built here, with its module scopes: the importer takes it as it is
-    return gm, shapes
+    return b.finish([b.env[o.name] for o in model.graph.output], "OnnxModel"), shapes

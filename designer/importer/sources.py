@@ -92,9 +92,15 @@ def exported_file(path: Path):
                             f" file PyTorch can read ({first_line(exc)})") from None
     text = extra[DRAWING]
     text = text.decode("utf-8") if isinstance(text, bytes) else text
+    if not text and path.suffix.lower() == ".pt2":   # a program written elsewhere: its operations are read
+        from .fx_import import import_module
+        from .program_source import program_module
+        module, shapes = program_module(program)
+        graph, weights, notes = import_module(module, shapes, path.stem, copy=False)
+        return Imported(graph, weights, notes)
     if not text:
-        raise ImportFailure(f"{path.name} was not written by Network Designer: its operator graph is not imported "
-                            "yet; import the Python module it came from (file.py:Class), or torchvision:NAME")
+        raise ImportFailure(f"{path.name} was not written by Network Designer: TorchScript written elsewhere is "
+                            "not read; export the model with torch.export (.pt2) or to ONNX (.onnx) instead")
     try:
         graph = loads(text)
     except GraphFileError as exc:

@@ -3,12 +3,12 @@ tensors: no memory), with batches of 2 and 3: a value the two runs give alike is
 grows with the batch is written as a multiple of it ({"batch": k})."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import fx, nn
 
+from designer.compile.export import eval_mode
 from .errors import ImportFailure, first_line
 
 BATCHES = (2, 3)
@@ -22,22 +22,11 @@ class Trace:
     input_shapes: list[tuple]    # per placeholder, without the batch
 
 
-@contextmanager
-def evaluating(module: nn.Module):
-    """The module in eval mode while it is traced (control flow on self.training is fixed at
-    tracing: inference is what a drawing shows), put back as it was afterwards."""
-    modes = {m: m.training for m in module.modules()}
-    module.eval()
-    try:
-        yield module
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
-
-
 def trace(module: nn.Module, input_shapes: list[tuple]) -> Trace:
     name = type(module).__name__
-    with evaluating(module):
+    # in eval mode while traced: control flow on self.training is fixed at tracing, and
+    # inference is what a drawing shows
+    with eval_mode(module):
         try:
             if getattr(module, "designer_ready", False):   # built by the ONNX reader, scopes and all
                 gm = module

@@ -1,6 +1,6 @@
 """File ▸ Import…: bring an existing network in (designer.importer) — a torchvision classifier
-from the list, or a file: a Python module's class (`.py`), or a `.pt` / `.pt2` this application
-exported. The import runs on a worker thread (building and tracing a large network takes
+from the list, or a file: a Python module's class (`.py`), an `.onnx` file, a torch.export `.pt2`,
+or a `.pt` this application exported. The import runs on a worker thread (building and tracing a large network takes
 seconds) under a busy indicator; its result opens as a new document, its problems as one
 message."""
 from __future__ import annotations
@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QInputDia
 from designer.graph.format import count
 from designer.ui.torch_loader import load_torch
 
-FILE_FILTER = "Networks (*.py *.pt *.pt2 *.onnx);;Python module (*.py);;TorchScript (*.pt);;torch.export (*.pt2)"
+FILE_FILTER = ("Networks (*.py *.onnx *.pt2 *.pt);;Python module (*.py);;ONNX (*.onnx);;torch.export (*.pt2);;"
+               "TorchScript exported here (*.pt)")
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -105,7 +106,7 @@ class ImportDialog(QDialog):
             self.list.addItem(item)
         self.list.itemDoubleClicked.connect(lambda item: self._choose("torchvision:" + item.data(NAME_ROLE)))
         layout.addWidget(self.list)
-        from_file = QPushButton("From a &File… (.py class, or a .pt / .pt2 exported here)")
+        from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, or a .pt exported here)")
         from_file.clicked.connect(self._from_file)
         layout.addWidget(from_file)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)

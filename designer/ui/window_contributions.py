@@ -63,7 +63,7 @@ def contributions(window) -> Contributions:
             where=at("file", "1_open", 2), tip="Start from one of the lecture's networks"),
         act("open", "&Open…", window.open_dialog, K.Open, where=at("file", "1_open", 3)),
         act("import", "&Import…", lambda: _import(window), where=at("file", "1_open", 3.5),
-            tip="Bring a network in: a torchvision model, a Python module's class, or a .pt/.pt2 exported here"),
+            tip="Bring a network in: a torchvision model, a Python module's class, an .onnx or .pt2 file"),
         act("save", "&Save", window.save, K.Save, where=at("file", "2_save", 1)),
         act("save_as", "Save &As…", window.save_as, _standard_or(K.SaveAs, "Ctrl+Shift+S"),
             where=at("file", "2_save", 2)),
