@@ -158,7 +158,7 @@ class Trainer:
         analysis = getattr(self, "analysis", None)
         if analysis is None:
             return message, "Try a smaller batch size or a smaller input."
-        estimate = memory.Estimate.of(analysis, self.config.optimizer)
+        estimate = memory.Estimate.of(analysis, self.config, self.graph)
         _batch, hint = memory.suggest_batch(estimate, batch, memory.free_bytes(device) if device else None)
         if device is not None and device.type == "cuda" and self.config.amp == "off":
             hint += " Mixed precision (bf16) halves the activations."

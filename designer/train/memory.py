@@ -23,7 +23,6 @@ from designer.atomic import size_text
 
 _OOM_TEXT = ("out of memory", "can't allocate memory", "not enough memory", "cannot allocate memory",
              "failed to allocate memory")
-OPTIMIZER_STATES = {"sgd": 1, "adam": 2, "adamw": 2, "rmsprop": 2}   # float32 buffers per parameter
 SAFETY = 0.8   # of the free memory a suggested batch may use
 
 
@@ -88,21 +87,42 @@ def _address_space_left() -> int | None:
     return None
 
 
+def optimizer_states(config) -> int:
+    """Float32 buffers the optimizer keeps per trainable parameter. `config`: a TrainConfig,
+    or an optimizer's name (SGD then counted with its momentum buffer)."""
+    name = getattr(config, "optimizer", config)
+    if name == "sgd":
+        return 1 if getattr(config, "momentum", 0.9) else 0
+    return 2   # Adam, AdamW: the two moments
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """The analysis's figures for training one network."""
+    """The analysis's figures for training one network: the one estimate behind the
+    out-of-memory hint and the profile's Estimate column."""
     params: int                  # parameters (weights and biases)
     activation_bytes: int        # float32 forward outputs of one image (the analysis's activation total)
-    optimizer: str = "sgd"
+    trainable: int | None = None     # parameters the optimizer updates (None: all)
+    states: int = 1                  # the optimizer's buffers per trainable parameter
 
     @classmethod
-    def of(cls, analysis, optimizer: str = "sgd") -> "Estimate":
-        return cls(analysis.total_params, analysis.activation_bytes, optimizer)
+    def of(cls, analysis, config="sgd", graph=None, network: str | None = None) -> "Estimate":
+        """From an analysis; with the graph, only `network`'s blocks (all when None), and
+        frozen blocks are left out of the gradients and the optimizer's state."""
+        if graph is None:
+            return cls(analysis.total_params, analysis.activation_bytes, None, optimizer_states(config))
+        members = [i for i in analysis.order if network is None or graph.nodes[i].network == network]
+        infos = analysis.nodes
+        params = sum(infos[i].weights + infos[i].biases for i in members)
+        trainable = sum(infos[i].weights + infos[i].biases for i in members if graph.nodes[i].trainable)
+        values = sum(infos[i].activations for i in members)
+        return cls(params, 4 * values, trainable, optimizer_states(config))
 
     @property
     def fixed_bytes(self) -> int:
-        """Weights, their gradients and the optimizer's buffers."""
-        return self.params * 4 * (2 + OPTIMIZER_STATES.get(self.optimizer, 2))
+        """Weights, and for the trainable ones their gradients and the optimizer's buffers."""
+        trainable = self.params if self.trainable is None else self.trainable
+        return 4 * (self.params + trainable * (1 + self.states))
 
     def bytes_for(self, batch: int) -> int:
         return self.fixed_bytes + batch * self.activation_bytes

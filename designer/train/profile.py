@@ -29,8 +29,10 @@ out-of-memory error is caught, the cache emptied, and the search goes on) and co
 the CPU from the measured memory per sample and the RAM available ("computed").
 
 The estimate beside each measured peak is the analysis's: its activations per sample
-(designer.graph.analysis: every block's output, float32) times the batch, plus the
-weights, their gradients and the optimizer's state at 4 bytes a value.
+(designer.graph.analysis: every value computed, inside composite blocks too, float32) times the
+batch, plus the
+weights, their gradients and the optimizer's state at 4 bytes a value (designer.train.memory.Estimate,
+the same estimate as the out-of-memory hint's).
 
 Importing this module loads no torch (the window reads Profile from it before torch is up).
 """
@@ -47,7 +49,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
-BYTES_PER_VALUE = 4          # float32 weights, gradients and optimizer state
+from .memory import Estimate
+
 LAYER_PREFIX = "layer::"
 METHODS = ("tried", "computed")
 RAM_SHARE = 0.8              # CPU: a batch predicted to need more than this share of free RAM is skipped
@@ -265,17 +268,6 @@ def search_largest(fits: Callable[[int], bool], fitted: int, failed: int | None,
     return lo
 
 
-def _estimate_fixed(total_params: int, trainable: int, states: int) -> int:
-    """Weights (all), gradients and optimizer state (the trainable ones), float32."""
-    return BYTES_PER_VALUE * (total_params + trainable * (1 + states))
-
-
-def _optimizer_states(config) -> int:
-    if config.optimizer == "sgd":
-        return 1 if config.momentum else 0
-    return 2   # Adam, AdamW: the two moments
-
-
 # ---- measuring -----------------------------------------------------------------------------------
 
 class _Run:
@@ -312,11 +304,9 @@ class _Run:
         self.optimizer_text = config.optimizer if config.optimizer != "sgd" else \
             ("SGD with momentum" if config.momentum else "SGD")
         self.optimizer_text = {"adam": "Adam", "adamw": "AdamW"}.get(self.optimizer_text, self.optimizer_text)
-        infos = analysis.nodes
-        self.activation_bytes = BYTES_PER_VALUE * sum(infos[i].activations for i in members)
-        params = sum(infos[i].weights + infos[i].biases for i in members)
-        trainable = sum(infos[i].weights + infos[i].biases for i in members if graph.nodes[i].trainable)
-        self.fixed_estimate = _estimate_fixed(params, trainable, _optimizer_states(config))
+        estimate = Estimate.of(analysis, config, graph, network)
+        self.activation_bytes = estimate.activation_bytes
+        self.fixed_estimate = estimate.fixed_bytes
         self.amp_dtype, note = amp_dtype("bf16" if amp else "off", self.device)
         if note:
             notes.append(note)
