@@ -28,11 +28,10 @@ order) during the profiled step. The largest batch is found on CUDA by trying (a
 out-of-memory error is caught, the cache emptied, and the search goes on) and computed on
 the CPU from the measured memory per sample and the RAM available ("computed").
 
-The estimate beside each measured peak is the analysis's: its activations per sample
-(designer.graph.analysis: every value computed, inside composite blocks too, float32) times the
-batch, plus the
-weights, their gradients and the optimizer's state at 4 bytes a value (designer.train.memory.Estimate,
-the same estimate as the out-of-memory hint's).
+The estimate beside each measured peak is designer.train.memory.Estimate, the same as the
+out-of-memory hint's: the analysis's activations per sample (every value computed, inside
+composite blocks too, float32) times the batch, plus the weights, and for the trainable ones
+their gradients and the optimizer's state, at 4 bytes a value.
 
 Importing this module loads no torch (the window reads Profile from it before torch is up).
 """
