@@ -25,6 +25,10 @@ def test_train_prints_progress_and_a_summary(tmp_path, capsys):
     assert summary.endswith(f"→ {out}")
     for name in ("config.json", "metrics.csv", "model.pt", "last.pt", "best.pt"):
         assert (out / name).is_file()
+    # the drawing trained is kept, as the window's runs keep it: `designer runs` compares networks
+    from designer import load_graph
+    from designer.graph.fileformat import dumps
+    assert (out / "document.json").read_text(encoding="utf-8") == dumps(load_graph("lenet5").graph)
 
     # --resume reads config.json back; --epochs takes it further on the same curve
     assert main(["train", "lenet5", "--out", str(out), "--resume", "--epochs", "2"]) == 0

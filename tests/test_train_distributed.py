@@ -24,7 +24,8 @@ def test_torchrun_with_two_processes_matches_one_process(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "2 processes" in done.stderr
     assert done.stdout.count("finished: 1 epoch") == 1  # only rank 0 speaks
-    assert sorted(p.name for p in two.iterdir()) == ["best.pt", "config.json", "last.pt", "metrics.csv", "model.pt"]
+    assert sorted(p.name for p in two.iterdir()) == ["best.pt", "config.json", "document.json", "last.pt", "metrics.csv",
+                                                 "model.pt"]
 
     one = tmp_path / "one"
     assert main(ARGS + ["--out", str(one)]) == 0

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from designer.atomic import atomic_path
 from designer.cli.load import load_or_exit
 from designer.train.config import AMP_MODES, AUGMENTS, DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, TASKS
 from designer.train.events import SETUP, Done, Epoch, Error, Log, Started, Step
@@ -186,6 +187,18 @@ def torchvision_weights(graph) -> str | None:
         return None
 
 
+def keep_drawing(run_dir: Path, graph) -> None:
+    """The run folder's copy of the drawing it trains (document.json, as the window's runs
+    keep it): `designer runs` shows what differs between the networks of two runs."""
+    from designer.graph.fileformat import dumps
+    from designer.train.run_listing import DOCUMENT
+    try:
+        with atomic_path(run_dir / DOCUMENT) as tmp:
+            tmp.write_text(dumps(graph), encoding="utf-8")
+    except OSError as exc:   # the run goes on; only the comparison of its network is lost
+        print(f"note: the drawing was not kept in the run folder: {exc}", file=sys.stderr)
+
+
 def run(args) -> int:
     from designer.train.errors import TrainSetupError
     document = load_or_exit(args.document)   # a .pth brings its weights: the run starts from them
@@ -203,7 +216,13 @@ def run(args) -> int:
         return run_sweep_command(document, config, args)
     from designer.train.engine import Trainer
     progress = Progress()
-    trainer = Trainer(document.graph, config, args.out, progress, resume=args.resume, init_weights=args.weights,
+
+    def on_event(event):
+        if isinstance(event, Started) and trainer.procs.main:
+            keep_drawing(Path(args.out), document.graph)
+        progress(event)
+
+    trainer = Trainer(document.graph, config, args.out, on_event, resume=args.resume, init_weights=args.weights,
                       weights=document.weights)
 
     def stop_softly(signum, frame):
