@@ -95,7 +95,7 @@ class Progress:
                 self.total, self.per_epoch, self.epochs = event.total_steps, event.steps_per_epoch, event.epochs
                 resumed = f", resumed at step {event.resumed_at}" if event.resumed_at else ""
                 procs = f", {event.world_size} processes" if event.world_size > 1 else ""
-                self._line(f"{event.task_description} on {event.device}{procs}: {self.total} steps"
+                self._line(f"{event.task_description} on {event.device}{procs}: {steps(self.total)}"
                            f" ({self.per_epoch} an epoch){resumed}")
             case Log():
                 self._line(event.message)
@@ -157,6 +157,10 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def steps(n: int) -> str:
+    return f"{n} step{'s' if n != 1 else ''}"
+
+
 def summary_line(event: Done, progress: Progress) -> str:
     best = event.best or {}
     what = ""
@@ -165,7 +169,7 @@ def summary_line(event: Done, progress: Progress) -> str:
         shown = f"{value * 100:.1f} %" if best["metric"] in ("accuracy", "mean_iou") else f"{value:.4f}"
         what = f", best val {best['metric']} {shown} (epoch {best['epoch']})"
     epochs = event.epoch
-    return (f"{event.reason}: {epochs} epoch{'s' if epochs != 1 else ''}, {event.global_step} steps in "
+    return (f"{event.reason}: {epochs} epoch{'s' if epochs != 1 else ''}, {steps(event.global_step)} in "
             f"{event.time_s:.1f} s{what} → {event.run_dir}")
 
 
