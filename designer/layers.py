@@ -89,6 +89,7 @@ class Parameter(nn.Module):
 
     def __init__(self, shape: tuple[int, ...], batch_axis: bool = True, learned: bool = True, std: float = 0.0):
         super().__init__()
+        self.shape, self.batch_axis, self.learned, self.std = tuple(shape), batch_axis, learned, std
         full = ((1,) if batch_axis else ()) + tuple(shape)
         value = torch.zeros(full) if std == 0 else torch.randn(full) * std
         if learned:
@@ -135,9 +136,8 @@ _FUNCTIONS: dict[str, object] = {}
 
 
 def _function_table() -> dict[str, object]:
+    """Every allowed name -> its function (for `Tensor.x`, the method name)."""
     if not _FUNCTIONS:
-        import operator
-        import torchvision.ops
         from torch.nn import functional as F
         from torch.overrides import get_overridable_functions
         table = get_overridable_functions()
@@ -149,15 +149,29 @@ def _function_table() -> dict[str, object]:
         for f in table.get(torch.Tensor, ()):
             name = getattr(f, "__name__", None)
             if isinstance(name, str) and not name.startswith("_") and name not in _REFUSED_METHODS:
-                _FUNCTIONS["Tensor." + name] = name    # called as a method of its first input
+                _FUNCTIONS["Tensor." + name] = name
         _FUNCTIONS["Tensor.__getitem__"] = "__getitem__"
         for name in _OPERATORS:
-            _FUNCTIONS["operator." + name] = getattr(operator, name)
-        for name in torchvision.ops.__all__:
-            f = getattr(torchvision.ops, name)
-            if not isinstance(f, type) and callable(f):
-                _FUNCTIONS["torchvision.ops." + name] = f
+            _FUNCTIONS["operator." + name] = resolve_function("operator." + name)
     return _FUNCTIONS
+
+
+def resolve_function(name: str):
+    """The function a name stands for (for `Tensor.x`, the method name), with torch alone (the
+    Python export copies this). Which names a document may hold is `function_named`'s to say."""
+    space, _, attr = name.rpartition(".")
+    if space == "Tensor":
+        return attr
+    if space == "torch":
+        return getattr(torch, attr)
+    if space == "F":
+        return getattr(torch.nn.functional, attr)
+    if space == "operator":
+        return {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+                "truediv": lambda a, b: a / b, "floordiv": lambda a, b: a // b, "matmul": lambda a, b: a @ b,
+                "neg": lambda a: -a, "pow": lambda a, b: a ** b, "getitem": lambda a, b: a[b],
+                "mod": lambda a, b: a % b}[attr]
+    raise ValueError(f"{name!r} is not a torch function")
 
 
 def function_named(name: str):
@@ -165,13 +179,16 @@ def function_named(name: str):
     or ValueError saying why not."""
     f = _function_table().get(name) if isinstance(name, str) else None
     if f is None:
-        raise ValueError(f"{name!r} is not a torch, torch.nn.functional, Tensor, operator or "
-                         "torchvision.ops function")
+        raise ValueError(f"{name!r} is not a torch, torch.nn.functional, Tensor or operator function")
     return f
 
 
 def function_name(f) -> str | None:
     """The allow-listed name of a callable (None: not allowed)."""
+    import operator
+    for name in _OPERATORS:
+        if getattr(operator, name) is f:
+            return "operator." + name
     for name, g in _function_table().items():
         if g is f:
             return name
@@ -214,7 +231,7 @@ class TorchFunction(nn.Module):
         self.kwargs = kwargs
         self.pick = pick
         self.batch_from = batch_from     # the input whose first axis is the batch
-        self._f = function_named(function)
+        self._f = resolve_function(function)
 
     def forward(self, *xs):
         batch = xs[self.batch_from].shape[0]

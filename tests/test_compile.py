@@ -143,7 +143,62 @@ def gan_graph() -> Graph:
     return g
 
 
-ALL_GRAPHS = {"vision": vision_graph, "vae": vae_graph, "composite": composite_graph, "gan": gan_graph}
+def imported_graph() -> Graph:
+    """The blocks imported networks are made of: a squeeze-and-excitation gate, modern activations
+    and norms, a transformer's class token, position embedding and attention, and the generic
+    torch.nn layer and torch function blocks."""
+    g = Graph()
+    g.meta["title"] = "Imported blocks"
+    g.add_node("Input", {"shape": [8, 8, 8], "name": "image"}, id="image")
+    g.add_node("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}, id="stem")
+    g.add_node("GroupNorm", {"num_groups": 4}, id="gn")
+    g.add_node("SiLU", id="silu")
+    g.add_node("AdaptiveMaxPool2d", {"output_size": 1}, id="squeeze")
+    g.add_node("Conv2d", {"out_channels": 8, "kernel_size": 1}, id="excite")
+    g.add_node("Hardsigmoid", id="gate")
+    g.add_node("Multiply", {}, id="scale")
+    g.chain("image", "stem", "gn", "silu", "squeeze", "excite", "gate")
+    g.connect("silu", "scale")
+    g.connect("gate", "scale")
+    g.add_node("Hardswish", id="hswish")
+    g.add_node("ReLU6", id="relu6")
+    g.add_node("Identity", id="ident")
+    g.add_node("TorchModule", {"layer": "nn.Identity", "kwargs": "{}"}, id="generic_layer")
+    g.add_node("Reshape", {"shape": [8, 64]}, id="tokens_t")
+    g.add_node("Permute", {"dims": [2, 1]}, id="tokens")            # 64 tokens × 8
+    g.chain("scale", "hswish", "relu6", "ident", "generic_layer", "tokens_t", "tokens")
+    g.add_node("Parameter", {"shape": [1, 8], "init_std": 0.02}, id="class_token")
+    g.add_node("TorchFunction", {"function": "Tensor.expand", "args": '[{"in": 0}, {"batch": 1}, -1, -1]',
+                                 "num_inputs": 2, "batch_from": 1}, id="expand")
+    g.connect("class_token", "expand")
+    g.connect("image", "expand")
+    g.add_node("Concat", {}, id="with_class")    # along axis 1: 1 + 64 tokens
+    g.connect("expand", "with_class")
+    g.connect("tokens", "with_class")
+    g.add_node("Parameter", {"shape": [65, 8], "init_std": 0.02}, id="pos_embedding")
+    g.add_node("Add", {}, id="embed")
+    g.connect("with_class", "embed")
+    g.connect("pos_embedding", "embed")
+    g.add_node("LayerNorm", {}, id="ln")
+    g.add_node("MultiheadAttention", {"num_heads": 2}, id="attention")
+    g.chain("embed", "ln")
+    for port in ("query", "key", "value"):
+        g.connect("ln", "attention", dst_port=port)
+    g.add_node("Slice", {"index": "0"}, id="class_out")
+    g.add_node("Mean", {"dims": [1]}, id="token_mean")
+    g.chain("attention", "class_out")
+    g.chain("attention", "token_mean")
+    g.add_node("Add", {}, id="pooled")
+    g.connect("class_out", "pooled")
+    g.connect("token_mean", "pooled")
+    g.add_node("Linear", {"out_features": 5}, id="head")
+    g.add_node("Output", {"name": "logits"}, id="logits")
+    g.chain("pooled", "head", "logits")
+    return g
+
+
+ALL_GRAPHS = {"vision": vision_graph, "vae": vae_graph, "composite": composite_graph, "gan": gan_graph,
+              "imported": imported_graph}
 
 
 def inputs_for(module: fx.GraphModule, batch: int = 2, seed: int = 0):

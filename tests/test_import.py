@@ -93,8 +93,8 @@ def test_a_document_naming_other_code_is_refused_in_one_line():
                        "edges": [["x.out", "f.in"]]})
     with pytest.raises(GraphFileError) as info:
         loads(text)
-    assert str(info.value) == ("nodes[1] (f): function: 'os.system' is not a torch, torch.nn.functional, Tensor, "
-                               "operator or torchvision.ops function")
+    assert str(info.value) == ("nodes[1] (f): function: 'os.system' is not a torch, torch.nn.functional, Tensor "
+                               "or operator function")
     with pytest.raises(GraphFileError) as info:
         loads(text.replace('"TorchFunction", "params": {"function": "os.system"}',
                            '"TorchModule", "params": {"layer": "subprocess.Popen"}'))
@@ -137,7 +137,7 @@ def test_a_node_that_cannot_be_mapped_is_named_in_words():
         import_network(UsesSecret(), (4,))
     assert info.value.problems == [
         "secret_op(…) in the network: cannot be imported because test_import.secret_op is not a torch, "
-        "torch.nn.functional, Tensor, operator or torchvision.ops function"]
+        "torch.nn.functional, Tensor or operator function"]
 
 
 def test_sources_that_cannot_be_read_say_why():

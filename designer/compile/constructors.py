@@ -162,12 +162,42 @@ _WRITERS = {
     nn.Upsample: _upsample,
     layers.Concat: lambda m: _optional("Concat", [("crop", m.crop, False)]),
     layers.Reparameterize: lambda m: Call("Reparameterize"),
+    # the blocks imported networks are made of
+    nn.Hardswish: _inplace("nn.Hardswish"),
+    nn.Hardsigmoid: _inplace("nn.Hardsigmoid"),
+    nn.LayerNorm: lambda m: Call("nn.LayerNorm", [Arg("normalized_shape", _one(tuple(m.normalized_shape)), False)]
+                                 + _optional("", [("eps", m.eps, 1e-5),
+                                                  ("elementwise_affine", m.elementwise_affine, True),
+                                                  ("bias", m.bias is not None, True)]).args),
+    nn.GroupNorm: lambda m: Call("nn.GroupNorm", [Arg("num_groups", m.num_groups, False),
+                                                  Arg("num_channels", m.num_channels, False)]
+                                 + _optional("", [("eps", m.eps, 1e-5), ("affine", m.affine, True)]).args),
+    layers.Multiply: lambda m: Call("Multiply"),
+    layers.Mean: lambda m: Call("Mean", [Arg("dims", m.dims, False)] + _optional("", [("keepdim", m.keepdim, False)]).args),
+    layers.Permute: lambda m: Call("Permute", [Arg("dims", m.dims, False)]),
+    layers.Slice: lambda m: Call("Slice", [Arg("index", m.index, False)]),
+    layers.Parameter: lambda m: Call("Parameter", [Arg("shape", m.shape, False)] + _optional("", [
+        ("batch_axis", m.batch_axis, True), ("learned", m.learned, True), ("std", m.std, 0.0)]).args),
+    layers.MultiheadAttention: lambda m: Call("MultiheadAttention", [
+        Arg("embed_dim", m.embed_dim, False), Arg("num_heads", m.num_heads, False)] + _optional("", [
+            ("dropout", m.dropout, 0.0), ("bias", m.in_proj_bias is not None, True), ("kdim", m.kdim, m.embed_dim),
+            ("vdim", m.vdim, m.embed_dim)]).args + [Arg("batch_first", True)]),
+    layers.TorchFunction: lambda m: Call("TorchFunction", [
+        Arg("function", m.function, False), Arg("args", m.args, False), Arg("kwargs", m.kwargs, False)]
+        + _optional("", [("pick", m.pick, -1), ("batch_from", m.batch_from, 0)]).args),
 }
 
 # our own layers are not in torch: the export copies their source into the file
 SUPPORT_SOURCE = {
     "Concat": (layers.center_crop, layers.Concat),
     "Reparameterize": (layers.Reparameterize,),
+    "Multiply": (layers.Multiply,),
+    "Mean": (layers.Mean,),
+    "Permute": (layers.Permute,),
+    "Slice": (layers.Slice,),
+    "Parameter": (layers.Parameter,),
+    "MultiheadAttention": (layers.MultiheadAttention,),
+    "TorchFunction": (layers.resolve_function, layers.call_template, layers.TorchFunction),
 }
 
 

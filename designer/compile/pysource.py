@@ -479,7 +479,7 @@ def python_source(networks: list[tuple[fx.GraphModule, str]], title: str = "", s
         "Needs only torch. Build it, and load weights saved by the designer's state_dict export:\n\n"
         + usage, "")
     blocks = ["\n".join(header + ["import torch", "from torch import nn"])]
-    for name in ("Concat", "Reparameterize"):
+    for name in SUPPORT_SOURCE:   # our own layers the network uses, in a fixed order
         if name in writer.support:
             blocks += [inspect.getsource(obj).rstrip() for obj in SUPPORT_SOURCE[name]]
     for t in writer.templates:

@@ -437,8 +437,7 @@ def function_block(trace: Trace, node: fx.Node, scope, pick: int = -1, source: f
     call = source or node
     name = function_name_of(call)
     if name is None:
-        raise Unmappable(f"{_call_name(call)} is not a torch, torch.nn.functional, Tensor, operator or "
-                         "torchvision.ops function")
+        raise Unmappable(f"{_call_name(call)} is not a torch, torch.nn.functional, Tensor or operator function")
     tensors = []
     for a in _flat_nodes([call.args, call.kwargs], []):
         if is_tensor(trace, a) and a not in tensors:

@@ -161,7 +161,7 @@ def _function_summary(p) -> str:
 
 
 register(BlockSpec("TorchFunction", "Dense",
-                   "A torch tensor function (torch.X, F.X, Tensor.X, operator.X, torchvision.ops.X) with its "
+                   "A torch tensor function (torch.X, F.X, Tensor.X, operator.X) with its "
                    "arguments as JSON: {\"in\": k} is the k-th input, {\"batch\": k} k times the batch size.",
                    (_Named("function", "str", "torch.flatten", "The function's name."),
                     _Json("args", "str", '[{"in": 0}, 1]', "Positional arguments, a JSON list."),
