@@ -26,17 +26,15 @@ def window(qapp, tmp_path, monkeypatch):
 
 def test_the_import_dialog_lists_torchvision_with_its_parameter_counts(window, qtbot):
     import torchvision.models as tvm
-    from designer.ui.import_dialog import NAME_ROLE, ImportDialog
+    from designer.ui.import_dialog import ImportDialog
     dialog = ImportDialog(window)
     qtbot.addWidget(dialog)
-    names = [dialog.list.item(i).data(NAME_ROLE) for i in range(dialog.list.count())]
+    names = dialog.names()
     assert names == tvm.list_models(module=tvm)
-    text = dialog.list.item(names.index("resnet50")).text()
-    assert text == f"resnet50    {sum(p.numel() for p in tvm.resnet50().parameters()):,} parameters"
+    row = dialog.list.topLevelItem(names.index("resnet50"))
+    assert (row.text(0), row.text(1)) == ("resnet50", f"{sum(p.numel() for p in tvm.resnet50().parameters()):,}")
     dialog.search.setText("vit_")
-    shown = [dialog.list.item(i).data(NAME_ROLE) for i in range(dialog.list.count())
-             if not dialog.list.item(i).isHidden()]
-    assert shown == [n for n in names if "vit_" in n]
+    assert dialog.names(shown_only=True) == [n for n in names if "vit_" in n]
 
 
 def test_an_import_opens_as_a_new_document_with_its_weights(window, qtbot):

@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QProgressDialog, QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QInputDialog,
+                               QLabel, QLineEdit, QProgressDialog, QPushButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout)
 
 from designer.graph.format import count
 from designer.ui.torch_loader import load_torch
@@ -99,12 +100,19 @@ class ImportDialog(QDialog):
         self.search = QLineEdit(placeholderText="Search…")
         self.search.textChanged.connect(self._filter)
         layout.addWidget(self.search)
-        self.list = QListWidget()
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Model", "Parameters"])
+        self.list.setRootIsDecorated(False)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.list.header().setStretchLastSection(False)
         for name, params in torchvision_models():
-            item = QListWidgetItem(f"{name}    {count(params) + ' parameters' if params else ''}".rstrip())
-            item.setData(NAME_ROLE, name)
-            self.list.addItem(item)
-        self.list.itemDoubleClicked.connect(lambda item: self._choose("torchvision:" + item.data(NAME_ROLE)))
+            item = QTreeWidgetItem([name, count(params) if params else ""])
+            item.setData(0, NAME_ROLE, name)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.list.addTopLevelItem(item)
+        self.list.resizeColumnToContents(1)
+        self.list.itemDoubleClicked.connect(lambda item, _col: self._choose("torchvision:" + item.data(0, NAME_ROLE)))
         layout.addWidget(self.list)
         from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, or a .pt exported here)")
         from_file.clicked.connect(self._from_file)
@@ -115,15 +123,19 @@ class ImportDialog(QDialog):
         layout.addWidget(buttons)
         self.input_shape = None
 
+    def names(self, shown_only: bool = False) -> list[str]:
+        items = [self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())]
+        return [item.data(0, NAME_ROLE) for item in items if not (shown_only and item.isHidden())]
+
     def _filter(self, text: str):
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            item.setHidden(text.lower() not in item.data(NAME_ROLE))
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            item.setHidden(text.lower() not in item.data(0, NAME_ROLE))
 
     def _open_selected(self):
         item = self.list.currentItem()
         if item is not None and not item.isHidden():
-            self._choose("torchvision:" + item.data(NAME_ROLE))
+            self._choose("torchvision:" + item.data(0, NAME_ROLE))
 
     def _choose(self, source: str):
         self.source = source
