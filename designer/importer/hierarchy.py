@@ -40,16 +40,20 @@ def choose_composites(scopes: list[tuple], module: nn.Module) -> set[str]:
     chosen: set[str] = set()
 
     def repeats_inside(path) -> bool:
-        """Holds a container whose members are all of one class, two or more of them."""
+        """Holds a container whose members are all blocks of one class, two or more of them (the
+        classes the source recorded; a member the scopes do not show, a leaf layer, breaks the run)."""
         for child in children.get(path, ()):
-            if _is_container(classes[child]):
-                try:
-                    members = list(module.get_submodule(child).children())
-                except AttributeError:   # a path the source named but does not hold (an ONNX scope)
-                    continue
-                kinds = {type(m) for m in members}
-                if len(kinds) == 1 and len(members) >= 2 and not _is_container(next(iter(kinds))):
-                    return True
+            if not _is_container(classes[child]):
+                continue
+            members = children.get(child, [])
+            kinds = {classes[m] for m in members}
+            try:
+                held = len(list(module.get_submodule(child).children()))
+            except AttributeError:   # a path the source named but does not hold
+                held = len(members)
+            if len(members) >= 2 and held == len(members) and len(kinds) == 1 and \
+                    not _is_container(next(iter(kinds))):
+                return True
         return False
 
     def visit(path):
