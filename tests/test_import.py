@@ -167,7 +167,7 @@ def test_cli_imports_resnet50_readable(tmp_path, capsys):
 @pytest.mark.slow
 def test_a_users_py_file_imports_trains_one_epoch_on_digits_and_exports_to_onnx(tmp_path, capsys):
     """Must show 4: a squeeze-and-excitation residual network of one's own."""
-    import onnx
+    onnx = pytest.importorskip("onnx")
     source = f"{EXAMPLE}:SEResNet"
     pth = tmp_path / "se.pth"
     assert main(["import", source, "-o", str(pth), "--input", "1,8,8"]) == 0
@@ -239,6 +239,7 @@ def test_torchscript_written_elsewhere_is_refused_in_one_line(tmp_path):
 
 
 def _onnx_file(module, shape, path):
+    pytest.importorskip("onnxscript")   # the exporter's; the onnx extra
     batch = torch.export.Dim("batch", min=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -280,7 +281,7 @@ def test_an_onnx_file_imports_with_its_hierarchy_and_computes_the_same(tmp_path)
 
 
 def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
-    import onnx
+    onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])

@@ -391,7 +391,8 @@ def onnx_module(path: Path):
     try:
         import onnx
     except ImportError:
-        raise ImportFailure("reading .onnx files needs the onnx package: pip install onnx") from None
+        raise ImportFailure("reading .onnx files needs the onnx extra: pip install 'network-designer[onnx]' "
+                            "(the onnx package)") from None
     try:
         model = onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001
