@@ -94,6 +94,9 @@ def import_module(module: nn.Module, input_shapes: list[tuple], title: str = "",
                 if name in ALIASES:
                     alias[node.name] = node.args[0].name
                     continue
+                if name == "torch.cat" and isinstance(node.args[0], (list, tuple)) and len(node.args[0]) == 1:
+                    alias[node.name] = node.args[0][0].name     # joining one tensor gives it back
+                    continue
                 block = function_block(t, node, scope)
         except Unmappable as exc:
             problems.append(f"{_where(node, scope)}: cannot be imported because {exc}")
