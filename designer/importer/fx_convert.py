@@ -365,7 +365,7 @@ def _first_class(trace, name, node, tensors, const):
         return "Multiply", {"num_inputs": 2}
     if name == "torch.cat" and isinstance(args[0], (list, tuple)) and list(args[0]) == tensors:
         dim = const(args[1] if len(args) > 1 else node.kwargs.get("dim", 0))
-        if dim in (1, 1 - rank) and len({len(s) for s in ins}) == 1 and 2 <= len(tensors) <= 16 and \
+        if dim in (1, 1 - rank) and len({len(s) for s in ins}) == 1 and 2 <= len(tensors) <= 64 and \
                 len({s[1:] for s in ins}) == 1:
             return "Concat", {"num_inputs": len(tensors), "crop": False}
         return None

@@ -34,7 +34,7 @@ def _add_formulas(shapes) -> tuple[str, str, str]:
     return " + ".join(fmt_shape(s) for s in shapes), "", ""
 
 
-_N = Param("num_inputs", "int", 2, "How many tensors to merge.", min=2, max=16)
+_N = Param("num_inputs", "int", 2, "How many tensors to merge.", min=2, max=64)  # DenseNet-201 joins 49
 
 register(BlockSpec("Add", "Merge", "Element-wise sum: the skip connection of residual networks.",
                    (_N,), _add_infer, None, inputs=_numbered_inputs, summary=lambda p: "add",
