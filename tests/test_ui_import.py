@@ -29,12 +29,15 @@ def test_the_import_dialog_lists_torchvision_with_its_parameter_counts(window, q
     from designer.ui.import_dialog import ImportDialog
     dialog = ImportDialog(window)
     qtbot.addWidget(dialog)
-    names = dialog.names()
+    models = dialog.models
+    names = models.names()
     assert names == tvm.list_models(module=tvm)
-    row = dialog.list.topLevelItem(names.index("resnet50"))
+    row = models.list.topLevelItem(names.index("resnet50"))
     assert (row.text(0), row.text(1)) == ("resnet50", f"{sum(p.numel() for p in tvm.resnet50().parameters()):,}")
-    dialog.search.setText("vit_")
-    assert dialog.names(shown_only=True) == [n for n in names if "vit_" in n]
+    models.search.setText("vit_")
+    assert models.names(shown_only=True) == [n for n in names if "vit_" in n]
+    models.list.setCurrentItem(models.list.topLevelItem(names.index("vit_b_16")))
+    assert models.choose_current() and dialog.source == "torchvision:vit_b_16"
 
 
 def test_an_import_opens_as_a_new_document_with_its_weights(window, qtbot):
@@ -62,3 +65,18 @@ def test_a_refused_import_is_one_message(window, qtbot, monkeypatch):
     start_import(window, "torchvision:resnet7")
     qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
     assert shown == [("Cannot import", "torchvision has no model 'resnet7' (see torchvision.models.list_models())")]
+
+
+def test_the_preset_gallery_has_a_torchvision_section_that_imports_on_open(window, qtbot):
+    from designer.ui.preset_gallery import PresetGalleryDialog
+    dialog = PresetGalleryDialog(window)
+    qtbot.addWidget(dialog)
+    assert [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())] == ["Lecture presets", "torchvision"]
+    dialog.tabs.setCurrentIndex(1)
+    models = dialog.torchvision
+    assert "squeezenet1_1" in models.names() and not dialog.pretrained.isVisible()
+    models.list.setCurrentItem(models.list.topLevelItem(models.names().index("squeezenet1_1")))
+    dialog.buttons.accepted.emit()      # Open
+    assert dialog.result() == dialog.DialogCode.Rejected and dialog.chosen_name() is None   # the importer opens it
+    qtbot.waitUntil(lambda: window.controller.document.analysis.total_params == 1_235_496, timeout=120_000)
+    assert window.controller.graph.meta["title"] == "squeezenet1_1"

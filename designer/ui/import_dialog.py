@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QInputDialog,
                                QLabel, QLineEdit, QProgressDialog, QPushButton, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout)
+                               QVBoxLayout, QWidget)
 
 from designer.graph.format import count
 from designer.ui.torch_loader import load_torch
@@ -87,15 +87,15 @@ class ImportRunner(QObject):
             self.failed.emit(message)
 
 
-class ImportDialog(QDialog):
-    """Choose what to import: a torchvision model from the list, or a file."""
+class TorchvisionList(QWidget):
+    """Every torchvision classifier with torchvision's parameter count, searchable; activating
+    one emits `chosen("torchvision:NAME")`. Listing them imports torchvision (a second or two)."""
+    chosen = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Import a Network")
-        self.resize(460, 520)
-        self.source: str | None = None
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("torchvision classification models (random weights; nothing downloads):"))
         self.search = QLineEdit(placeholderText="Search…")
         self.search.textChanged.connect(self._filter)
@@ -112,30 +112,46 @@ class ImportDialog(QDialog):
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.list.addTopLevelItem(item)
         self.list.resizeColumnToContents(1)
-        self.list.itemDoubleClicked.connect(lambda item, _col: self._choose("torchvision:" + item.data(0, NAME_ROLE)))
+        self.list.itemDoubleClicked.connect(lambda item, _col: self.chosen.emit("torchvision:" + item.data(0, NAME_ROLE)))
         layout.addWidget(self.list)
-        from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, or a .pt exported here)")
-        from_file.clicked.connect(self._from_file)
-        layout.addWidget(from_file)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._open_selected)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.input_shape = None
 
     def names(self, shown_only: bool = False) -> list[str]:
         items = [self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())]
         return [item.data(0, NAME_ROLE) for item in items if not (shown_only and item.isHidden())]
+
+    def choose_current(self) -> bool:
+        item = self.list.currentItem()
+        if item is None or item.isHidden():
+            return False
+        self.chosen.emit("torchvision:" + item.data(0, NAME_ROLE))
+        return True
 
     def _filter(self, text: str):
         for i in range(self.list.topLevelItemCount()):
             item = self.list.topLevelItem(i)
             item.setHidden(text.lower() not in item.data(0, NAME_ROLE))
 
-    def _open_selected(self):
-        item = self.list.currentItem()
-        if item is not None and not item.isHidden():
-            self._choose("torchvision:" + item.data(0, NAME_ROLE))
+
+class ImportDialog(QDialog):
+    """Choose what to import: a torchvision model from the list, or a file."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a Network")
+        self.resize(460, 520)
+        self.source: str | None = None
+        self.input_shape = None
+        layout = QVBoxLayout(self)
+        self.models = TorchvisionList(self)
+        self.models.chosen.connect(self._choose)
+        layout.addWidget(self.models)
+        from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, or a .pt exported here)")
+        from_file.clicked.connect(self._from_file)
+        layout.addWidget(from_file)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.models.choose_current)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
 
     def _choose(self, source: str):
         self.source = source

@@ -19,7 +19,7 @@ from PySide6.QtCore import (QFileSystemWatcher, QModelIndex, QRectF, QSize, QSor
                             Signal)
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QLabel, QLineEdit, QListView, QStyle,
-                               QStyledItemDelegate, QVBoxLayout, QWidget)
+                               QStyledItemDelegate, QTabWidget, QVBoxLayout, QWidget)
 
 from designer.graph.errors import GraphError
 from designer.graph.format import count
@@ -456,13 +456,44 @@ class PresetGalleryDialog(QDialog):
         self.pretrained = QCheckBox(f"Start from {PRETRAINED_CHOICE}")
         self.pretrained.setToolTip("For the networks that are torchvision's (VGG 11/13/16/19, ResNet-18/34/50, "
                                    "the transfer preset): its ImageNet weights, from torch hub's cache")
+        # a torchvision section: every classifier, imported on open (listed when first shown: it
+        # imports torchvision)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.gallery, "Lecture presets")
+        self.tabs.addTab(QWidget(), "torchvision")
+        self.tabs.currentChanged.connect(self._on_tab)
+        self.torchvision = None
         lay = QVBoxLayout(self)
-        lay.addWidget(self.gallery, 1)
+        lay.addWidget(self.tabs, 1)
         lay.addWidget(self.pretrained)
         lay.addWidget(self.buttons)
         self.resize(CARD_SIZE.width() * 3 + 80, CARD_SIZE.height() * 2 + 130)
         self._update_open(self.gallery.current_name())
         self.gallery.search.setFocus()
+
+    def _on_tab(self, index: int):
+        if index == 1 and self.torchvision is None:
+            from designer.ui.import_dialog import TorchvisionList
+            self.torchvision = TorchvisionList()
+            self.torchvision.chosen.connect(self._import)
+            self.tabs.removeTab(1)
+            self.tabs.addTab(self.torchvision, "torchvision")
+            self.tabs.setCurrentIndex(1)
+        on_models = index == 1
+        self.pretrained.setVisible(not on_models)
+        if on_models:
+            self._open.setEnabled(True)
+        else:
+            self._update_open(self.gallery.current_name())
+        self.buttons.accepted.disconnect()
+        self.buttons.accepted.connect(self.torchvision.choose_current if on_models else lambda: self.gallery.choose())
+
+    def _import(self, source: str):
+        """A torchvision model opens through the importer, in the background, as a new document."""
+        from designer.ui.import_dialog import start_import
+        self.reject()
+        if self.parent() is not None:
+            start_import(self.parent(), source)
 
     def chosen_name(self) -> str | None:
         """The preset chosen, or None when the dialog was cancelled."""
