@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 from dataclasses import dataclass, field
 
 import torch
@@ -15,7 +14,6 @@ from torch import fx, nn
 
 from designer import layers
 from torchvision.ops import misc as _tv_ops
-from .errors import ImportFailure
 from .trace import BATCHES, Trace
 
 
