@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
     @property
     def training_panel(self):
         """The Train panel (the one the Train dock holds)."""
-        return self.docks[training.DOCK_KEY].widget()
+        return training.panel_in(self.docks[training.DOCK_KEY])   # made now if it was not yet
 
     def _context_actions(self, item):
         return context_entries(self.actions, item, self.scene.graph.composites)
