@@ -33,6 +33,7 @@ INSIDE_MIN_PX = 9.0      # text inside a tile is drawn from this many screen pix
 INSIDE_MAX_PX = 40.0
 LABEL_PX = 11.0          # a label beside a tile, in screen pixels
 CELL = 256.0             # the label placement's grid, in scene units
+DENSE_LINKS = 1500       # more links than this are drawn far out without antialiasing
 LOD_STEP = 1.05          # labels are placed afresh when the zoom moved by more than this factor
 
 
@@ -144,7 +145,11 @@ def paint_batches(painter, b: Batches, lod: float, outlines: bool = True, area: 
     plain, waiting, highlighted = b.links(area)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(_pen(t.color("edge"), 1.0))
+    # thousands of links far out (DenseNet's): smoothing their edges costs 3× and is not seen
+    smooth = len(b.scene.edges) <= DENSE_LINKS
+    painter.setRenderHint(painter.RenderHint.Antialiasing, smooth)
     painter.drawPath(plain)
+    painter.setRenderHint(painter.RenderHint.Antialiasing)
     if not waiting.isEmpty():
         painter.setPen(_pen(t.color("edge"), 1.0, dashed=True))
         painter.drawPath(waiting)
