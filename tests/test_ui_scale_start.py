@@ -49,6 +49,15 @@ report["mirrored"] = [a["train_pause"].text(), a["train_pause"].isEnabled()]
 report["keys"] = [panel.start_action.shortcut().toString(), a["train_start"].shortcut().toString()]
 w.autosave.stop()
 w.training_panel.shutdown()
+# a second window: File > Export Trained Model opening makes the panel (its formats' states are the panel's)
+from designer.ui.training import EXPORT_MENU
+w2 = MainWindow(remember=False)
+exports = [k for k in w2.actions if k.startswith("train_export_")]
+report["export_before"] = [type(w2.docks[DOCK_KEY].widget()).__name__, [w2.actions[k].isEnabled() for k in exports]]
+w2.menus[EXPORT_MENU].aboutToShow.emit()
+report["export_after"] = type(w2.docks[DOCK_KEY].widget()).__name__
+w2.autosave.stop()
+w2.training_panel.shutdown()
 print("REPORT " + json.dumps(report))
 """ % (HEAVY,)
 
@@ -81,3 +90,7 @@ def test_the_window_comes_up_without_the_heavy_modules_and_the_train_panel_waits
     # the menu's actions follow the panel's, and each key has one owner
     assert report["mirrored"] == ["Resume", True]
     assert report["keys"] == ["", "F5"]
+    # Export Trained Model: its formats wait for a run; opening the submenu makes the panel
+    placeholder, enabled = report["export_before"]
+    assert placeholder == "_Placeholder" and enabled and not any(enabled)
+    assert report["export_after"] == "TrainingPanel"
