@@ -35,7 +35,7 @@ def take(out_dir: Path) -> list[Path]:
     from .. import theme
     from ..app import application, save_window_picture
     from ..main_window import MainWindow
-    from . import install
+    from . import DOCK_KEY
 
     app = application()
     theme.apply(app, dark=False)
@@ -55,9 +55,9 @@ def take(out_dir: Path) -> list[Path]:
         window.resize(1600, 1000)
         window.set_document(window.load_source(preset))
         window.show()
-        panel = install(window)
+        panel = window.training_panel
         panel.reveal()
-        window.resizeDocks([window.docks["training"]], [600], Qt.Orientation.Vertical)
+        window.resizeDocks([window.docks[DOCK_KEY]], [600], Qt.Orientation.Vertical)
         panel.datasets.select("digits")
         wait(lambda: panel.datasets.class_count is not None, 120)
         panel.params.epochs.setValue(epochs)
