@@ -128,10 +128,11 @@ class InspectorPanel(ObservingPanel, QWidget):
         lay.addWidget(self._subtitle)
         lay.addWidget(self._doc)
         # a network that is torchvision's: start it from torchvision's ImageNet weights
-        self._pretrained = QPushButton(f"Load {PRETRAINED_CHOICE}")
-        self._pretrained.setToolTip("The weights torchvision trained on ImageNet, from torch hub's cache "
-                                    "(downloaded there the first time); the Train panel's Fine-tune tab reports "
-                                    "which layers they fill")
+        # short, so the inspector keeps its width (the whole name is in the tooltip and the menu)
+        self._pretrained = QPushButton("Load ImageNet Weights")
+        self._pretrained.setToolTip(f"{PRETRAINED_CHOICE}: the weights torchvision trained on ImageNet, from "
+                                    "torch hub's cache (downloaded there the first time); the Train panel's "
+                                    "Fine-tune tab reports which layers they fill")
         self._pretrained.clicked.connect(self._load_pretrained)
         self._pretrained.setVisible(False)
         lay.addWidget(self._pretrained, 0, Qt.AlignmentFlag.AlignLeft)

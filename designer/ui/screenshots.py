@@ -19,6 +19,11 @@ SHOTS = (
     # the inside of an Inception module is wide: a larger window keeps it readable
     ("editor_googlenet_inception.png", "googlenet", None, "inception_3a", (1600, 1000)),
     ("editor_resnet34.png", "resnet34", "layer2", None, (1440, 900)),
+    # nothing selected: the network's inspector, with its ImageNet weights button
+    ("editor_resnet34_imagenet.png", "resnet34", None, None, (1440, 900)),
+    # fit zoom: VGG-16's groups, and U-Net far out (14 %), readable without cut-off labels
+    ("editor_vgg16_fit.png", "vgg16", None, None, (1440, 900)),
+    ("editor_unet_fit.png", "unet", None, None, (1440, 900)),
 )
 
 
