@@ -298,7 +298,7 @@ ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121
                    reason="the exported attention works on L×N×E tensors; the designer keeps the batch first"))]
 
 
-@pytest.mark.slow
+@pytest.mark.heavy   # minutes: CI runs them after the suite (.ci/run)
 @pytest.mark.parametrize("name", ONNX_MODELS)
 def test_torchvision_models_through_onnx_compute_the_same(tmp_path, name):
     """Must show 2: torch.onnx.export of torchvision's models, imported back."""
@@ -310,7 +310,7 @@ def test_torchvision_models_through_onnx_compute_the_same(tmp_path, name):
     assert outputs_agree(source, doc, (3, 224, 224)) <= 1e-4
 
 
-@pytest.mark.slow
+@pytest.mark.heavy   # minutes: CI runs them after the suite (.ci/run)
 @pytest.mark.parametrize("name", ONNX_MODELS)
 def test_torchvision_models_through_torch_export_compute_the_same(tmp_path, name):
     """Must show 2 for .pt2: torch.export of torchvision's models, saved, imported back."""
