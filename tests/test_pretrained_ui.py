@@ -52,7 +52,8 @@ def test_the_inspector_loads_imagenet_weights_and_the_summary_says_so(window, qt
     assert window.open_source("resnet18", ask=False)
     inspector = window.docks["inspector"].widget()
     button = inspector._pretrained
-    assert button.isVisibleTo(window) and button.text() == f"Load {CHOICE}"
+    assert button.isVisibleTo(window) and button.text() == "Load ImageNet Weights"
+    assert button.toolTip().startswith(f"{CHOICE}: ")
     finetune = window.training_panel.finetune
     assert finetune.source.itemText(0) == f"{CHOICE} · resnet18"
     assert window.actions[PRETRAINED_ACTION].isEnabled()
