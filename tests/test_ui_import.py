@@ -4,7 +4,7 @@ refusal shown as one message."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from tests.test_ui_editor import dispose
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -17,11 +17,7 @@ def window(qapp, tmp_path, monkeypatch):
     w = MainWindow(remember=False)
     w.show()
     yield w
-    w.autosave.stop()
-    w.scene.detach()
-    w.close()
-    w.deleteLater()
-    QApplication.processEvents()
+    dispose(w)
 
 
 def test_the_import_dialog_lists_torchvision_with_its_parameter_counts(window, qtbot):
