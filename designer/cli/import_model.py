@@ -18,6 +18,8 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.json (drawing) or OUT.pth "
                         "(drawing and weights)")
     parser.add_argument("--input", metavar="C,H,W", help="the input shape (torchvision models know theirs)")
+    parser.add_argument("--weights", metavar="NAME", help="a torchvision source's trained weights, e.g. "
+                        "IMAGENET1K_V1 (from torch hub's cache, downloaded there when missing)")
     parser.add_argument("--notes", action="store_true", help="print what was kept as a generic block")
 
 
@@ -30,7 +32,7 @@ def run(args) -> int:
         return 2
     start = time.perf_counter()
     try:
-        imported = import_network(args.source, shape)
+        imported = import_network(args.source, shape, args.weights)
         notes = imported.notes
         document = Document(imported.graph, imported.weights)
         document.save(args.output)
@@ -44,7 +46,8 @@ def run(args) -> int:
     a = document.analysis
     top = len(document.graph.nodes)
     shared = len(document.graph.composites)
-    print(f"imported {args.source}: {a.total_params:,} parameters, {top} top-level blocks, "
+    weights = f" with torchvision's {args.weights} weights" if args.weights else ""
+    print(f"imported {args.source}{weights}: {a.total_params:,} parameters, {top} top-level blocks, "
           f"{shared} block definitions, in {time.perf_counter() - start:.1f} s; wrote {args.output}")
     if notes:
         if args.notes:

@@ -108,9 +108,28 @@ def exported_file(path: Path):
     return Imported(graph, {k: v.detach().cpu() for k, v in state.items()})
 
 
-def import_source(source, input_shape=None):
+def pretrained_model(name: str, weights: str):
+    """torchvision's NAME holding its `weights` (IMAGENET1K_V1) from torch hub's cache,
+    downloaded there first when missing; one sentence when they cannot be had."""
+    from designer.compile.errors import WeightsFileError
+    from designer.compile.pretrained import read
+    module = torchvision_model(name)
+    try:
+        module.load_state_dict(read(name, weights))
+    except WeightsFileError as exc:
+        raise ImportFailure(str(exc)) from None
+    except RuntimeError as exc:   # a file of another network under the expected name
+        raise ImportFailure(f"torchvision's {name} {weights} weights do not fit its layers: "
+                            f"{str(exc).splitlines()[0]}") from None
+    return module
+
+
+def import_source(source, input_shape=None, weights: str | None = None):
     from torch import nn
     from .fx_import import import_module
+    if weights and not (isinstance(source, (str, Path)) and str(source).startswith("torchvision:")):
+        raise ImportFailure(f"weights {weights!r} are torchvision's: only a torchvision:NAME source takes them "
+                            "(a module or file brings its own)")
     shapes = _shapes(input_shape)
     title = ""
     if isinstance(source, nn.Module):
@@ -119,7 +138,7 @@ def import_source(source, input_shape=None):
         text = str(source)
         if text.startswith("torchvision:"):
             name = text.split(":", 1)[1]
-            module = torchvision_model(name)
+            module = pretrained_model(name, weights) if weights else torchvision_model(name)
             shapes = shapes or [torchvision_input(name, module)]
             title = name
         elif ":" in text and text.rpartition(":")[0].endswith(".py"):
