@@ -4,6 +4,7 @@ refusal shown as one message."""
 from __future__ import annotations
 
 import pytest
+from tests.test_pretrained import RESNET18_FILE, hub, seeded_hub  # noqa: F401 - fixtures
 from tests.test_ui_editor import dispose
 
 pytestmark = pytest.mark.timeout(300)
@@ -70,9 +71,35 @@ def test_the_preset_gallery_has_a_torchvision_section_that_imports_on_open(windo
     assert [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())] == ["Lecture presets", "torchvision"]
     dialog.tabs.setCurrentIndex(1)
     models = dialog.torchvision
-    assert "squeezenet1_1" in models.names() and not dialog.pretrained.isVisible()
+    assert "squeezenet1_1" in models.names() and dialog.pretrained.isEnabled()   # ImageNet weights may be chosen
     models.list.setCurrentItem(models.list.topLevelItem(models.names().index("squeezenet1_1")))
     dialog.buttons.accepted.emit()      # Open
     assert dialog.result() == dialog.DialogCode.Rejected and dialog.chosen_name() is None   # the importer opens it
     qtbot.waitUntil(lambda: window.controller.document.analysis.total_params == 1_235_496, timeout=120_000)
     assert window.controller.graph.meta["title"] == "squeezenet1_1"
+
+
+def test_a_torchvision_model_imports_with_imagenet_weights_from_the_cache(window, qtbot, seeded_hub):  # noqa: F811
+    """The check box of File ▸ Import… (and of the gallery's torchvision tab) starts the model from
+    torchvision's weights, read from torch hub's cache (seeded here; nothing downloads)."""
+    import torch
+    import torchvision.models as tvm
+    from designer.ui.import_dialog import ImportDialog, start_import
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    names = dialog.models.names()
+    dialog.models.list.setCurrentItem(dialog.models.list.topLevelItem(names.index("resnet18")))
+    dialog.pretrained.setChecked(True)
+    assert dialog.models.choose_current()
+    assert (dialog.source, dialog.weights) == ("torchvision:resnet18", "IMAGENET1K_V1")
+    start_import(window, dialog.source, dialog.input_shape, dialog.weights)
+    qtbot.waitUntil(lambda: "layer4_1" in window.controller.graph.nodes, timeout=120_000)
+    assert window.statusBar().currentMessage().startswith(
+        "Imported torchvision:resnet18 with torchvision's IMAGENET1K_V1 weights")
+    source = tvm.resnet18(weights=None)
+    source.load_state_dict(torch.load(seeded_hub / RESNET18_FILE, weights_only=True))
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        want = source.eval()(x)
+        got = window.controller.document.compile().eval()(x)
+    assert (want - got).abs().max() <= 1e-4 * want.abs().max()

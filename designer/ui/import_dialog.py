@@ -10,11 +10,12 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QInputDialog,
-                               QLabel, QLineEdit, QProgressDialog, QPushButton, QTreeWidget, QTreeWidgetItem,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHeaderView,
+                               QInputDialog, QLabel, QLineEdit, QProgressDialog, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from designer.graph.format import count
+from designer.graph.presets import PRETRAINED_CHOICE, PRETRAINED_WEIGHTS
 from designer.ui.torch_loader import load_torch
 
 FILE_FILTER = ("Networks (*.py *.onnx *.pt2 *.pt);;Python module (*.py);;ONNX (*.onnx);;torch.export (*.pt2);;"
@@ -56,20 +57,20 @@ class ImportRunner(QObject):
         super().__init__(parent)
         self.busy = False
 
-    def start(self, source, input_shape=None) -> bool:
+    def start(self, source, input_shape=None, weights: str | None = None) -> bool:
         if self.busy:
             self.failed.emit("an import is already running")
             return False
         self.busy = True
-        threading.Thread(target=self._run, args=(source, input_shape), name="import", daemon=True).start()
+        threading.Thread(target=self._run, args=(source, input_shape, weights), name="import", daemon=True).start()
         return True
 
-    def _run(self, source, input_shape):
+    def _run(self, source, input_shape, weights):
         try:
             load_torch()
             from designer.importer import ImportFailure, import_network
             try:
-                imported = import_network(source, input_shape)
+                imported = import_network(source, input_shape, weights)
             except ImportFailure as exc:
                 self._done(None, "\n".join(exc.problems[:12]) + (f"\n… and {len(exc.problems) - 12} more"
                                                                   if len(exc.problems) > 12 else ""))
@@ -96,7 +97,8 @@ class TorchvisionList(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("torchvision classification models (random weights; nothing downloads):"))
+        layout.addWidget(QLabel("torchvision classification models (random weights unless ImageNet's are "
+                                "chosen):"))
         self.search = QLineEdit(placeholderText="Search…")
         self.search.textChanged.connect(self._filter)
         layout.addWidget(self.search)
@@ -145,6 +147,11 @@ class ImportDialog(QDialog):
         self.models = TorchvisionList(self)
         self.models.chosen.connect(self._choose)
         layout.addWidget(self.models)
+        self.weights: str | None = None
+        self.pretrained = QCheckBox(f"Start from {PRETRAINED_CHOICE}")
+        self.pretrained.setToolTip("The chosen torchvision model with torchvision's trained weights, from torch "
+                                   "hub's cache (downloaded there the first time)")
+        layout.addWidget(self.pretrained)
         from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, or a .pt exported here)")
         from_file.clicked.connect(self._from_file)
         layout.addWidget(from_file)
@@ -155,6 +162,8 @@ class ImportDialog(QDialog):
 
     def _choose(self, source: str):
         self.source = source
+        torchvision = source.startswith("torchvision:")
+        self.weights = PRETRAINED_WEIGHTS if torchvision and self.pretrained.isChecked() else None
         self.accept()
 
     def _from_file(self):
@@ -180,13 +189,15 @@ class ImportDialog(QDialog):
             self._choose(path)
 
 
-def start_import(window, source: str, input_shape=None) -> ImportRunner:
-    """Import `source` for `window` with a busy indicator; the result opens as a new document."""
+def start_import(window, source: str, input_shape=None, weights: str | None = None) -> ImportRunner:
+    """Import `source` for `window` with a busy indicator; the result opens as a new document.
+    `weights` ("IMAGENET1K_V1"): a torchvision model starts from torchvision's trained weights."""
     from designer.document import Document
     runner = getattr(window, "_importer", None)
     if runner is None:
         runner = window._importer = ImportRunner(window)
-    progress = QProgressDialog(f"Importing {source}…", "", 0, 0, window)
+    with_weights = f" with torchvision's {weights} weights" if weights else ""
+    progress = QProgressDialog(f"Importing {source}{with_weights}…", "", 0, 0, window)
     progress.setCancelButton(None)
     progress.setWindowTitle("Import")
     progress.setMinimumDuration(400)   # a moment's import shows nothing
@@ -197,7 +208,7 @@ def start_import(window, source: str, input_shape=None) -> ImportRunner:
         disconnect()
         window.set_document(Document(imported.graph, imported.weights))
         notes = f"; {len(imported.notes)} notes: {imported.notes[0]}" if imported.notes else ""
-        window.statusBar().showMessage(f"Imported {source}{notes}", 10000)
+        window.statusBar().showMessage(f"Imported {source}{with_weights}{notes}", 10000)
 
     def failed(message):
         progress.close()
@@ -210,7 +221,7 @@ def start_import(window, source: str, input_shape=None) -> ImportRunner:
 
     runner.finished.connect(finished)
     runner.failed.connect(failed)
-    if not runner.start(source, input_shape):
+    if not runner.start(source, input_shape, weights):
         return runner
     progress.setValue(0)
     return runner
@@ -222,4 +233,4 @@ def import_dialog(window) -> None:
         return
     dialog = ImportDialog(window)
     if dialog.exec() and dialog.source:
-        start_import(window, dialog.source, dialog.input_shape)
+        start_import(window, dialog.source, dialog.input_shape, dialog.weights)

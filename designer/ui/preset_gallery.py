@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogBut
 
 from designer.graph.errors import GraphError
 from designer.graph.format import count
-from designer.graph.presets import PRESET_DIR, PRETRAINED_CHOICE, TORCHVISION_KEY, preset_names, preset_path
+from designer.graph.presets import (PRESET_DIR, PRETRAINED_CHOICE, PRETRAINED_WEIGHTS, TORCHVISION_KEY, preset_names,
+                                    preset_path)
 from designer.ui.param_editors import error_colour
 from designer.ui.thumbnail import GraphThumbnail
 
@@ -480,9 +481,9 @@ class PresetGalleryDialog(QDialog):
             self.tabs.addTab(self.torchvision, "torchvision")
             self.tabs.setCurrentIndex(1)
         on_models = index == 1
-        self.pretrained.setVisible(not on_models)
-        if on_models:
+        if on_models:   # every torchvision model may start from its ImageNet weights
             self._open.setEnabled(True)
+            self.pretrained.setEnabled(True)
         else:
             self._update_open(self.gallery.current_name())
         self.buttons.accepted.disconnect()
@@ -493,7 +494,7 @@ class PresetGalleryDialog(QDialog):
         from designer.ui.import_dialog import start_import
         self.reject()
         if self.parent() is not None:
-            start_import(self.parent(), source)
+            start_import(self.parent(), source, weights=PRETRAINED_WEIGHTS if self.pretrained.isChecked() else None)
 
     def chosen_name(self) -> str | None:
         """The preset chosen, or None when the dialog was cancelled."""
