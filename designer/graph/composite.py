@@ -332,9 +332,11 @@ def user_composite_spec(definition: CompositeDef) -> BlockSpec:
     inside = definition.graph
     key = (id(inside), inside.structure_revision,
            tuple((n.id, n.revision) for n in inside.nodes.values() if n.type in ("Input", "Output")))
-    cached = _USER_SPECS.get(id(definition))
-    if cached is not None and cached[0] is definition and cached[1] == key:
-        return cached[2]
+    # kept on the definition itself: a process-wide table would keep every definition ever seen
+    # alive, and with it its graph, that graph's document and the document's weights
+    cached = definition.__dict__.get("_spec")
+    if cached is not None and cached[0] == key:
+        return cached[1]
 
     def expand(p, ins):
         return inside
@@ -346,13 +348,8 @@ def user_composite_spec(definition: CompositeDef) -> BlockSpec:
                      summary=lambda p: f"{inner} block{'s' if inner != 1 else ''}"
                      + (f" ×{p['repeat']}" if p.get("repeat", 1) > 1 else ""),
                      expand=expand, title=definition.name)
-    if len(_USER_SPECS) > 256:
-        _USER_SPECS.clear()
-    _USER_SPECS[id(definition)] = (definition, key, spec)
+    definition.__dict__["_spec"] = (key, spec)
     return spec
-
-
-_USER_SPECS: dict[int, tuple] = {}  # id(definition) -> (definition, boundary key, spec)
 
 
 def group_ops(graph: Graph, ids: list[str], name: str, node_id: str | None = None) -> list[Op]:
