@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 
 from designer.graph.presets import torchvision_model
 
+
 class _Placeholder(QWidget):
     """What the Train dock holds until the panel is made (see LazyPanel)."""
 
