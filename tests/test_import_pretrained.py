@@ -10,18 +10,23 @@ from designer.__main__ import main
 from tests.test_pretrained import RESNET18_FILE, hub, seeded_hub  # noqa: F401 - fixtures
 
 
+def assert_computes_as_the_cached_resnet18(document, hub_folder):
+    """The document's network computes what torchvision's resnet18 does with the cached weights."""
+    source = tvm.resnet18(weights=None)
+    source.load_state_dict(torch.load(hub_folder / RESNET18_FILE, weights_only=True))
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        want = source.eval()(x)
+        got = document.compile().eval()(x)
+    assert (want - got).abs().max() <= 1e-4 * want.abs().max()
+
+
 def test_a_torchvision_import_starts_from_the_cached_imagenet_weights(seeded_hub, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "r18.pth"
     assert main(["import", "torchvision:resnet18", "--weights", "IMAGENET1K_V1", "-o", str(out)]) == 0
     assert capsys.readouterr().out.startswith(
         "imported torchvision:resnet18 with torchvision's IMAGENET1K_V1 weights: 11,689,512 parameters")
-    source = tvm.resnet18(weights=None)
-    source.load_state_dict(torch.load(seeded_hub / RESNET18_FILE, weights_only=True))
-    x = torch.randn(2, 3, 224, 224)
-    with torch.no_grad():
-        want = source.eval()(x)
-        got = load_graph(str(out)).compile().eval()(x)
-    assert (want - got).abs().max() <= 1e-4 * want.abs().max()
+    assert_computes_as_the_cached_resnet18(load_graph(str(out)), seeded_hub)
 
 
 def test_offline_without_the_file_names_it_and_the_folder(hub, tmp_path, capsys):  # noqa: F811

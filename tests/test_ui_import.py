@@ -4,7 +4,8 @@ refusal shown as one message."""
 from __future__ import annotations
 
 import pytest
-from tests.test_pretrained import RESNET18_FILE, hub, seeded_hub  # noqa: F401 - fixtures
+from tests.test_import_pretrained import assert_computes_as_the_cached_resnet18
+from tests.test_pretrained import hub, seeded_hub  # noqa: F401 - fixtures
 from tests.test_ui_editor import dispose
 
 pytestmark = pytest.mark.timeout(300)
@@ -82,8 +83,6 @@ def test_the_preset_gallery_has_a_torchvision_section_that_imports_on_open(windo
 def test_a_torchvision_model_imports_with_imagenet_weights_from_the_cache(window, qtbot, seeded_hub):  # noqa: F811
     """The check box of File ▸ Import… (and of the gallery's torchvision tab) starts the model from
     torchvision's weights, read from torch hub's cache (seeded here; nothing downloads)."""
-    import torch
-    import torchvision.models as tvm
     from designer.ui.import_dialog import ImportDialog, start_import
     dialog = ImportDialog(window)
     qtbot.addWidget(dialog)
@@ -96,10 +95,4 @@ def test_a_torchvision_model_imports_with_imagenet_weights_from_the_cache(window
     qtbot.waitUntil(lambda: "layer4_1" in window.controller.graph.nodes, timeout=120_000)
     assert window.statusBar().currentMessage().startswith(
         "Imported torchvision:resnet18 with torchvision's IMAGENET1K_V1 weights")
-    source = tvm.resnet18(weights=None)
-    source.load_state_dict(torch.load(seeded_hub / RESNET18_FILE, weights_only=True))
-    x = torch.randn(1, 3, 224, 224)
-    with torch.no_grad():
-        want = source.eval()(x)
-        got = window.controller.document.compile().eval()(x)
-    assert (want - got).abs().max() <= 1e-4 * want.abs().max()
+    assert_computes_as_the_cached_resnet18(window.controller.document, seeded_hub)
