@@ -332,9 +332,7 @@ def user_composite_spec(definition: CompositeDef) -> BlockSpec:
     inside = definition.graph
     key = (id(inside), inside.structure_revision,
            tuple((n.id, n.revision) for n in inside.nodes.values() if n.type in ("Input", "Output")))
-    # kept on the definition itself: a process-wide table would keep every definition ever seen
-    # alive, and with it its graph, that graph's document and the document's weights
-    cached = definition.__dict__.get("_spec")
+    cached = definition.spec_cache
     if cached is not None and cached[0] == key:
         return cached[1]
 
@@ -348,7 +346,7 @@ def user_composite_spec(definition: CompositeDef) -> BlockSpec:
                      summary=lambda p: f"{inner} block{'s' if inner != 1 else ''}"
                      + (f" ×{p['repeat']}" if p.get("repeat", 1) > 1 else ""),
                      expand=expand, title=definition.name)
-    definition.__dict__["_spec"] = (key, spec)
+    definition.spec_cache = (key, spec)
     return spec
 
 

@@ -97,6 +97,9 @@ class CompositeDef:
     name: str
     graph: "Graph"
     doc: str = ""
+    # (boundary key, BlockSpec) of composite.user_composite_spec: kept here, so that it lives
+    # exactly as long as the definition (a process-wide table kept documents and weights alive)
+    spec_cache: tuple | None = field(default=None, init=False, compare=False, repr=False)
 
 
 # ---- operations -----------------------------------------------------------------------------
