@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from designer.atomic import atomic_path
 from designer.cli.load import load_or_exit
 from designer.train.config import AMP_MODES, AUGMENTS, DATASETS, DEVICES, OPTIMIZERS, SCHEDULES, TASKS
 from designer.train.events import SETUP, Done, Epoch, Error, Log, Started, Step
@@ -195,10 +194,9 @@ def keep_drawing(run_dir: Path, graph) -> None:
     """The run folder's copy of the drawing it trains (document.json, as the window's runs
     keep it): `designer runs` shows what differs between the networks of two runs."""
     from designer.graph.fileformat import dumps
-    from designer.train.run_listing import DOCUMENT
+    from designer.train.run_folder import RunFolder
     try:
-        with atomic_path(run_dir / DOCUMENT) as tmp:
-            tmp.write_text(dumps(graph), encoding="utf-8")
+        RunFolder(run_dir).write_document(dumps(graph))
     except OSError as exc:   # the run goes on; only the comparison of its network is lost
         print(f"note: the drawing was not kept in the run folder: {exc}", file=sys.stderr)
 

@@ -64,6 +64,11 @@ class RunFolder:
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
 
+    def write_document(self, document_json: str) -> None:
+        """The drawing the run trains (document.json): the window rebuilds and exports the run's
+        network from it, and `designer runs` compares the networks of two runs."""
+        atomic_write_text(self.file(DOCUMENT), document_json)
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:

@@ -21,7 +21,7 @@ from designer.graph.fileformat import dumps
 from .config import TrainConfig
 from .errors import TrainConfigError
 from .run_folder import RunFolder
-from .run_listing import DOCUMENT, FAILED, FINISHED, RUNNING, STOPPED, update_meta, write_json
+from .run_listing import FAILED, FINISHED, RUNNING, STOPPED, update_meta, write_json
 
 SWEEP_FILE = "sweep.json"
 # settings a sweep may vary: the numbers and choices of a run (not where or how fast it runs)
@@ -132,7 +132,7 @@ def run_sweep(graph, base: TrainConfig, axes: list[Axis], out: Path, listener=No
     for point, config in points:
         run = SweepRun(point, out / setting_name(point))
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        (run.run_dir / DOCUMENT).write_text(document, encoding="utf-8")
+        RunFolder(run.run_dir).write_document(document)
         update_meta(run.run_dir, status=RUNNING, reason="", document_title=title, sweep=point,
                     started=datetime.now().isoformat(timespec="seconds"))
         inner = listener(point) if listener is not None else None

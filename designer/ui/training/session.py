@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from designer.train import run_listing
 from designer.train.events import CLOSED, Checkpoint, Done, Epoch, Error, Log, Started
-from designer.train.run_folder import DOCUMENT, LAST, MODEL
+from designer.train.run_folder import LAST, MODEL, RunFolder
 
 from . import results_store
 from .background import Background
@@ -71,7 +71,7 @@ class TrainingSession(QObject):
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
-            (run_dir / DOCUMENT).write_text(document_json, encoding="utf-8")
+            RunFolder(run_dir).write_document(document_json)
         self.run_dir = run_dir
         self.document_title = title
         self.started_at = datetime.now()
