@@ -16,6 +16,7 @@ Light: no torch at import.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -61,9 +62,34 @@ def free_bytes(device) -> int | None:
     return cpu_free_bytes()
 
 
+def available_ram() -> int:
+    """Bytes of RAM a new allocation can take now (Linux: MemAvailable), 0 when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if sys.platform == "win32":
+        import ctypes
+
+        class _Status(ctypes.Structure):
+            _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong)] + \
+                       [(n, ctypes.c_ulonglong) for n in ("total", "avail", "tpf", "apf", "tv", "av", "aev")]
+        status = _Status()
+        status.length = ctypes.sizeof(_Status)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+            return int(status.avail)
+        return 0
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 def cpu_free_bytes() -> int | None:
     """The smaller of the RAM available now and what the address-space limit leaves."""
-    from .profile import available_ram   # the measured profile's reading of the RAM (0: unknown)
     free = available_ram() or None
     room = _address_space_left()
     known = [v for v in (free, room) if v is not None]

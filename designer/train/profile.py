@@ -48,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .memory import Estimate
+from .memory import Estimate, available_ram
 
 LAYER_PREFIX = "layer::"
 METHODS = ("tried", "computed")
@@ -202,32 +202,6 @@ def as_text(p: Profile) -> str:
 
 
 # ---- memory on this machine -------------------------------------------------------------------------
-
-def available_ram() -> int:
-    """Bytes of RAM a new allocation can take now (Linux: MemAvailable), 0 when unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    if sys.platform == "win32":
-        import ctypes
-
-        class _Status(ctypes.Structure):
-            _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong)] + \
-                       [(n, ctypes.c_ulonglong) for n in ("total", "avail", "tpf", "apf", "tv", "av", "aev")]
-        status = _Status()
-        status.length = ctypes.sizeof(_Status)
-        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
-            return int(status.avail)
-        return 0
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
-
 
 def computed_largest(measured: list[tuple[int, int]], available: int, held: int) -> tuple[int, int, int]:
     """(largest batch, bytes per sample, fixed bytes) from (batch size, peak bytes) pairs: a line
@@ -685,4 +659,4 @@ def _free(run: _Run) -> None:
 
 
 __all__ = ["LayerTime", "BatchResult", "Profile", "profile_graph", "one_step_fits", "structure_key", "as_text",
-           "largest_text", "describe_estimate", "available_ram", "computed_largest", "search_largest"]
+           "largest_text", "describe_estimate", "computed_largest", "search_largest"]
