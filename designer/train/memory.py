@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from designer.atomic import size_text
 
 _OOM_TEXT = ("out of memory", "can't allocate memory", "not enough memory", "cannot allocate memory",
-             "failed to allocate memory")
+             "failed to allocate memory",
+             "alloc_failed")   # a library (cuBLAS, cuDNN) that could not get its workspace
 SAFETY = 0.8   # of the free memory a suggested batch may use
 
 

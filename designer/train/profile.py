@@ -48,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .memory import Estimate, available_ram
+from .memory import Estimate, available_ram, is_out_of_memory
 
 LAYER_PREFIX = "layer::"
 METHODS = ("tried", "computed")
@@ -491,13 +491,6 @@ def _quiet_native_stderr():
         os.close(devnull)
 
 
-def _is_oom(exc: BaseException) -> bool:
-    """CUDA's out-of-memory error, or a library (cuBLAS, cuDNN) that could not get its workspace."""
-    import torch
-    text = str(exc).lower()
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "alloc_failed" in text
-
-
 def profile_graph(graph, batch_sizes=(1, 8, 32), device: str = "auto", input_shape=None, amp: bool = False,
                   warmup: int | None = None, iterations: int | None = None, network: str | None = None,
                   search: bool = True, threads: int = 0,
@@ -568,7 +561,7 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
                 if not run.cuda:
                     peak = held + above
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is expected here
-            if not (run.cuda and _is_oom(exc)):
+            if not (run.cuda and is_out_of_memory(exc)):
                 raise
             failed = size
         if failed is not None:   # freed here, once the error no longer holds the step's tensors
@@ -614,7 +607,7 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
                     tried[size] = ((time.perf_counter() - start) * 1000, torch.cuda.max_memory_allocated(run.device))
                     return True
                 except Exception as exc:  # noqa: BLE001
-                    if not _is_oom(exc):
+                    if not is_out_of_memory(exc):
                         raise
                     return False
                 finally:
@@ -643,7 +636,7 @@ def one_step_fits(graph, batch_size: int, device: str = "cuda", input_shape=None
         run.sync()
         return True
     except Exception as exc:  # noqa: BLE001 - only out-of-memory means "does not fit"
-        if not _is_oom(exc):
+        if not is_out_of_memory(exc):
             raise
         return False
     finally:
