@@ -105,8 +105,21 @@ class Trainer:
                     self.log.close()
                 except OSError:
                     pass   # the rows it could not write were reported when they failed
-            self.procs.close()
+            self._leave_process_group()
             torch.set_num_threads(threads)  # `threads` was for this run, not for the whole process
+
+    def _leave_process_group(self) -> None:
+        """Under torchrun: let go of the DistributedDataParallel wrappers, then of the process
+        group. A wrapper still alive when Python exits takes gloo's threads down with the
+        interpreter, and the process aborts ("terminate called without an active exception")
+        after a run that went well."""
+        if not self.procs.enabled:
+            return
+        task = getattr(self, "task", None)
+        if task is not None and getattr(task, "train_nets", None) is not None:
+            task.train_nets = dict(task.nets)
+        gc.collect()
+        self.procs.close()
 
     def emit(self, event: Event) -> None:
         if self.procs.main:
