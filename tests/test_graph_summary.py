@@ -49,6 +49,21 @@ def test_an_inception_module_reads_branch_by_branch():
     assert sum(1 for k in row_structure(build_rows(graph, a)) if k == "(") > len(graph.nodes)
 
 
+def test_a_composite_inside_is_worked_out_when_first_asked_for():
+    """The window's table shows a composite's inside only once its row is expanded: ResNet-34's
+    stages and their 16 blocks cost nothing until then, and then read as torchvision's."""
+    graph, a = analysed("resnet34")
+    stages = [r for r in build_rows(graph, a) if r.has_children]
+    assert [r.node_id for r in stages] == ["layer1", "layer2", "layer3", "layer4"]
+    assert not any(r.built for r in stages)
+    blocks = stages[1].children
+    assert stages[1].built and [b.cells[:2] for b in blocks] == [(str(i), "Residual") for i in range(4)]
+    assert not blocks[0].built
+    assert [c.cells[0] for c in blocks[0].children] == ["conv1", "bn1", "relu1", "conv2", "bn2", "downsample",
+                                                        "add", "relu"]
+    assert all(c.parent is blocks[0] and c.node_id == "layer2" for c in blocks[0].children)
+
+
 def test_reading_order_is_depth_first_and_complete():
     graph, a = analysed("resnet18")
     order = reading_order(graph, a)

@@ -2,12 +2,11 @@
 totals and the lecture's formula, numeric sorting, row clicks selecting blocks,
 composite rows as a tree, errors in red, and the time an update takes."""
 import math
-import time
 
 import pytest
 from PySide6.QtCore import Qt
 
-from designer.graph.model import Graph, SetParam
+from designer.graph.model import AddNode, Graph, Node, RemoveNode, SetParam
 from designer.ui.document import DocumentController
 from designer.ui.summary_panel import MACS, NAME, PARAMS, SHAPE, SHARE, TYPE, SummaryPanel
 
@@ -192,16 +191,10 @@ def chain_doc(n: int) -> Graph:
     return g
 
 
-def best_of(runs, fn):
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def test_updating_a_150_block_table_takes_under_20_ms(qtbot):
+def test_a_150_block_table_changes_by_rows_not_by_reset(qtbot):
+    """An edit rewrites the cells in place; a block added or removed is one row inserted or
+    removed: the view keeps its scroll position, expansion and selection (how long it takes is
+    benchmarks/bench_ui.py's `edit` part)."""
     doc = DocumentController(chain_doc(150))
     summary = SummaryPanel(doc)
     qtbot.addWidget(summary)
@@ -209,24 +202,51 @@ def test_updating_a_150_block_table_takes_under_20_ms(qtbot):
     summary.show()
     qtbot.waitExposed(summary)
     assert summary.row_count() == 150
-    analyses = []
+    resets, inserted, removed = [], [], []
+    summary.model.modelReset.connect(lambda: resets.append(1))
+    summary.model.rowsInserted.connect(lambda parent, first, last: inserted.append((first, last)))
+    summary.model.rowsRemoved.connect(lambda parent, first, last: removed.append((first, last)))
+    doc.select(["conv100"])
     for channels in (8, 12):  # same rows, new values: cells rewritten in place
-        doc.graph.apply(SetParam("conv70", "out_channels", channels))
-        analyses.append(doc.graph.analyze())
-    in_place = best_of(5, lambda: [summary._on_analysis_changed(a) for a in analyses]) / 2
+        doc.edit("wider", [SetParam("conv70", "out_channels", channels)])
+        doc.refresh_analysis()
     assert cell(summary, "conv72", PARAMS) == f"{3 * 3 * 12 * 8 + 8:,}"
-    # a structure change resets the model; measure that path too
-    doc.graph.add_node("ReLU", id="extra")
-    grown = doc.graph.analyze()
-    doc.graph.remove_nodes(["extra"])
-    shrunk = doc.graph.analyze()
-    reset = best_of(5, lambda: [summary._on_analysis_changed(a) for a in (grown, shrunk)]) / 2
-    # Qt's painting of the visible rows comes on top (grab() paints them all, synchronously);
-    # a looser bound, as most of it is C++
-    repaint = best_of(5, summary.view.viewport().grab)
-    print(f"summary update, 150 blocks: in place {in_place * 1000:.1f} ms, reset {reset * 1000:.1f} ms, "
-          f"painting {repaint * 1000:.1f} ms")
-    assert in_place < 0.020
-    assert reset < 0.020
-    assert repaint < 0.050
+    doc.edit("one more", [AddNode(Node("extra", "ReLU"))])
+    doc.refresh_analysis()
+    assert summary.row_count() == 151 and len(inserted) == 1
+    doc.edit("one less", [RemoveNode("extra")])
+    doc.refresh_analysis()
+    assert summary.row_count() == 150 and len(removed) == 1
+    assert resets == []
+    assert summary._selected_ids() == ["conv100"]
+    doc.close()
+
+
+def test_an_edit_inside_an_open_composite_inserts_rows_where_they_appear(qtbot):
+    """A wider residual stage gains a projection shortcut in its first copy: the shortcut's rows
+    appear inside the expanded copy, which stays expanded, and nothing else moves."""
+    g = residual_doc()
+    g.nodes["stage"].params.update(out_channels=16, stride=1)
+    doc = DocumentController(g)
+    summary = SummaryPanel(doc)
+    qtbot.addWidget(summary)
+    summary.show()
+    resets = []
+    summary.model.modelReset.connect(lambda: resets.append(1))
+
+    def inside_copy1():
+        stage = summary.index_for("stage")
+        copy1 = summary.proxy.index(0, NAME, stage)
+        assert summary.view.isExpanded(stage) and summary.view.isExpanded(copy1)
+        return [summary.proxy.index(r, NAME, copy1).data() for r in range(summary.proxy.rowCount(copy1))]
+
+    summary.view.expand(summary.index_for("stage"))
+    summary.view.expand(summary.proxy.index(0, NAME, summary.index_for("stage")))
+    assert "downsample" not in inside_copy1()
+    doc.select(["fc"])
+    doc.edit("wider", [SetParam("stage", "out_channels", 32)])
+    doc.refresh_analysis()
+    assert "downsample" in inside_copy1()
+    assert cell(summary, "fc", PARAMS) == f"{32 * 10 + 10:,}"
+    assert resets == [] and summary._selected_ids() == ["fc"]
     doc.close()

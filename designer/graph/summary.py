@@ -11,6 +11,7 @@ blocks in the analysis' order.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import GraphError
@@ -35,8 +36,40 @@ class Row:
     heading: bool = False
     tooltip: str = ""
     parent: "Row | None" = None
-    children: list = field(default_factory=list)
     row: int = 0                 # its place among its siblings
+    # a composite's inside is worked out when first asked for (`children`): the window's table
+    # shows it only once the row is expanded, and most of an imported network stays collapsed
+    _kids: "list | None" = field(default=None, repr=False)
+    _build: "Callable[[Row], None] | None" = field(default=None, repr=False)
+
+    @property
+    def children(self) -> list:
+        if self._kids is None:
+            self._kids = []
+            build, self._build = self._build, None
+            if build is not None:
+                build(self)
+        return self._kids
+
+    @property
+    def has_children(self) -> bool:
+        """Whether the row has children, without working them out."""
+        return self._build is not None or bool(self._kids)
+
+    @property
+    def built(self) -> bool:
+        """Whether its children have been worked out (always, for a row without an inside)."""
+        return self._build is None
+
+    def take_children_from(self, other: "Row") -> None:
+        """Have `other`'s children (worked out or not) as its own."""
+        self._kids, self._build = other._kids, other._build
+        for child in self._kids or ():
+            child.parent = self
+
+    def defer_children(self, build: "Callable[[Row], None]") -> None:
+        """Work the children out with build(row) when first asked for."""
+        self._kids, self._build = None, build
 
     def values(self) -> tuple:
         return (self.node_id, self.cells, self.sort, self.share, self.error, self.warning, self.blocked,
@@ -120,7 +153,8 @@ def _inner_rows(parent: Row, graph, node, inner: list, total: int, depth: int = 
             row = _node_row(f"{prefix}/{inner_id}", parent.node_id, inner_id, type_, info, total)
             _attach(owner, row)
             if info.inner and depth < 8 and inside is not None and inner_id in inside.nodes:
-                _inner_rows(row, inside, inside.nodes[inner_id], info.inner, total, depth + 1)
+                row.defer_children(lambda r, g=inside, n=inside.nodes[inner_id], inner=info.inner:
+                                   _inner_rows(r, g, n, inner, total, depth + 1))
 
     if len(inner) == 1:
         add(parent, inner[0], parent.key)
@@ -133,13 +167,14 @@ def _inner_rows(parent: Row, graph, node, inner: list, total: int, depth: int = 
                     _count_or_dash(params), _count_or_dash(analysis.macs), percent(share) if params else ""),
                    (f"copy {n:03d}", "", 0, params, analysis.macs, share), share, heading=True)
         _attach(parent, copy)
-        add(copy, analysis, copy.key)
+        copy.defer_children(lambda r, a=analysis: add(r, a, r.key))
 
 
 def _attach(parent: Row, child: Row):
     child.parent = parent
-    child.row = len(parent.children)
-    parent.children.append(child)
+    siblings = parent.children
+    child.row = len(siblings)
+    siblings.append(child)
 
 
 def build_rows(graph, analysis) -> list[Row]:
@@ -158,7 +193,7 @@ def build_rows(graph, analysis) -> list[Row]:
         tip = f"id {node_id}" if node.label else ""
         row = _node_row(node_id, node_id, node.title, type_, info, total, tip)
         if info.inner:
-            _inner_rows(row, graph, node, info.inner, total)
+            row.defer_children(lambda r, node=node, inner=info.inner: _inner_rows(r, graph, node, inner, total))
         if len(networks) > 1:
             if node.network not in headings:
                 heading = Row(f"network:{node.network}", "", heading=True)

@@ -16,6 +16,7 @@ resets the model, and the expanded rows and the selection come back after it.
 from __future__ import annotations
 
 import html
+from difflib import SequenceMatcher
 
 from PySide6.QtCore import (QAbstractItemModel, QItemSelection, QItemSelectionModel, QModelIndex, QRectF,
                             QSortFilterProxyModel, Qt)
@@ -23,7 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QStyle, QStyledItemDelegate,
                                QTabWidget, QTreeView, QVBoxLayout, QWidget)
 
-from designer.graph.summary import Row, build_rows, headline, row_structure, totals
+from designer.graph.summary import Row, build_rows, headline, totals
 from designer.ui.observing import Connections, ObservingPanel
 from designer.ui.param_editors import error_colour, warning_colour
 
@@ -50,7 +51,6 @@ class SummaryModel(QAbstractItemModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.roots: list[Row] = []
-        self._structure: list[str] = []
         self._bold = QFont()
         self._bold.setWeight(QFont.Weight.DemiBold)
         self.set_palette(QPalette())
@@ -62,30 +62,59 @@ class SummaryModel(QAbstractItemModel):
                          "blocked": palette.brush(QPalette.ColorRole.PlaceholderText)}
 
     def update(self, rows: list[Row]) -> bool:
-        """Show `rows`; returns True when the model had to be reset."""
-        structure = row_structure(rows)
-        if structure != self._structure:
+        """Show `rows`; returns True when the model had to be reset (nothing in common with
+        what it showed). Otherwise rows are matched by key: a matched row keeps its place in the
+        view (expanded, selected) and takes the new values, rows that appeared are inserted and
+        rows that went are removed, and only the changed rows are announced."""
+        if not self.roots or not {r.key for r in self.roots} & {r.key for r in rows}:
             self.beginResetModel()
-            self.roots, self._structure = rows, structure
+            self.roots = rows
             self.endResetModel()
             return True
-        self._copy_level(QModelIndex(), self.roots, rows)
+        self._merge(QModelIndex(), None, self.roots, rows)
         return False
 
-    def _copy_level(self, parent_index: QModelIndex, old: list[Row], new: list[Row]):
-        # one dataChanged per run of changed rows: an edit usually touches the rows below it
-        changed = [a.take_values(b) for a, b in zip(old, new)]
+    def _merge(self, parent_index: QModelIndex, parent: Row | None, old: list[Row], new: list[Row]):
+        old_keys, new_keys = [r.key for r in old], [r.key for r in new]
+        if old_keys == new_keys:
+            self._take_level(parent_index, old, new, 0, 0, len(old))
+            return
+        # back to front, so the rows before each change keep their places
+        for tag, i1, i2, j1, j2 in reversed(SequenceMatcher(None, old_keys, new_keys, autojunk=False)
+                                            .get_opcodes()):
+            if tag == "equal":
+                self._take_level(parent_index, old, new, i1, j1, i2 - i1)
+                continue
+            if i2 > i1:
+                self.beginRemoveRows(parent_index, i1, i2 - 1)
+                del old[i1:i2]
+                _renumber(old, i1)
+                self.endRemoveRows()
+            if j2 > j1:
+                self.beginInsertRows(parent_index, i1, i1 + j2 - j1 - 1)
+                for r in new[j1:j2]:
+                    r.parent = parent
+                old[i1:i1] = new[j1:j2]
+                _renumber(old, i1)
+                self.endInsertRows()
+
+    def _take_level(self, parent_index: QModelIndex, old: list[Row], new: list[Row], i: int, j: int, n: int):
+        """old[i:i+n] take the values of new[j:j+n] (same keys): one dataChanged per run of changed
+        rows, then the same one level down where the old row's inside is on show."""
         start = None
-        for i, hit in enumerate(changed + [False]):
+        for k in range(n + 1):
+            hit = k < n and old[i + k].take_values(new[j + k])
             if hit and start is None:
-                start = i
+                start = k
             elif not hit and start is not None:
-                self.dataChanged.emit(self.index(start, 0, parent_index),
-                                      self.index(i - 1, len(COLUMNS) - 1, parent_index))
+                self.dataChanged.emit(self.index(i + start, 0, parent_index),
+                                      self.index(i + k - 1, len(COLUMNS) - 1, parent_index))
                 start = None
-        for a, b in zip(old, new):
-            if a.children:
-                self._copy_level(self.createIndex(a.row, 0, a), a.children, b.children)
+        for a, b in zip(old[i:i + n], new[j:j + n]):
+            if not a.built:          # never shown: worked out from the new values when first asked for
+                a.take_children_from(b)
+            elif a.children or b.has_children:
+                self._merge(self.createIndex(a.row, 0, a), a, a.children, b.children)
 
     def index_of(self, row: Row, column: int = 0) -> QModelIndex:
         return self.createIndex(row.row, column, row)
@@ -112,7 +141,10 @@ class SummaryModel(QAbstractItemModel):
         return len(COLUMNS)
 
     def hasChildren(self, parent=QModelIndex()):
-        return self.rowCount(parent) > 0
+        if not parent.isValid():
+            return bool(self.roots)
+        # without working a composite's inside out: the view asks this of every row it draws
+        return parent.column() == 0 and parent.internalPointer().has_children
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal:
@@ -152,6 +184,11 @@ class SummaryModel(QAbstractItemModel):
         if role == KEY_ROLE:
             return row.key
         return None
+
+
+def _renumber(rows: list[Row], start: int):
+    for k in range(start, len(rows)):
+        rows[k].row = k
 
 
 class ShareBarDelegate(QStyledItemDelegate):
@@ -235,7 +272,8 @@ class SummaryPanel(ObservingPanel, QWidget):
                             (MACS, "15,470,264,320"), (SHARE, "100.0 %" + " " * 30)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
-        self.view.expanded.connect(lambda i: self._expanded.add(i.data(KEY_ROLE)))
+        self.view.expanded.connect(self._on_expanded)
+        self.model.rowsInserted.connect(self._on_rows_inserted)
         self.view.collapsed.connect(lambda i: self._expanded.discard(i.data(KEY_ROLE)))
         self.view.selectionModel().selectionChanged.connect(self._on_view_selection)
         self.view.clicked.connect(self._on_row_clicked)
@@ -330,22 +368,33 @@ class SummaryPanel(ObservingPanel, QWidget):
         self._show_totals(graph, analysis)
 
     def _after_reset(self):
-        self.view.setRootIsDecorated(any(r.children for r in self.model.roots))
+        self.view.setRootIsDecorated(any(r.has_children for r in self.model.roots))
         self._syncing = True
         try:
-            for r in self.model.roots:
-                if r.heading or r.key in self._expanded:
-                    self.view.expand(self.proxy.mapFromSource(self.model.index_of(r)))
-                self._restore_expanded(r.children)
+            self._restore_expanded(self.model.roots)
             self._select_rows(self.controller.selection)
         finally:
             self._syncing = False
 
     def _restore_expanded(self, rows):
+        """Expand the rows that were expanded (and network headings), and theirs inside them:
+        only those rows' insides are worked out."""
         for r in rows:
-            if r.children and r.key in self._expanded:
+            if r.has_children and (r.heading or r.key in self._expanded):
                 self.view.expand(self.proxy.mapFromSource(self.model.index_of(r)))
                 self._restore_expanded(r.children)
+
+    def _on_expanded(self, index):
+        self._expanded.add(index.data(KEY_ROLE))
+        row = self.proxy.mapToSource(index).internalPointer()
+        if row is not None:
+            self._restore_expanded(row.children)
+
+    def _on_rows_inserted(self, parent, first, last):
+        rows = parent.internalPointer().children if parent.isValid() else self.model.roots
+        self._restore_expanded(rows[first:last + 1])
+        if not parent.isValid():
+            self.view.setRootIsDecorated(any(r.has_children for r in self.model.roots))
 
     def _on_selection_changed(self, ids):
         if set(ids) == set(self._selected_ids()):
