@@ -292,10 +292,7 @@ def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
     assert info.value.problems == ["Erf node erf_1: cannot be imported because the ONNX operator Erf is not read yet"]
 
 
-ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121",
-               pytest.param("vit_b_16", marks=pytest.mark.xfail(
-                   raises=ImportFailure, strict=True,
-                   reason="the exported attention works on L×N×E tensors; the designer keeps the batch first"))]
+ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "vit_b_16"]
 
 
 @pytest.mark.heavy   # minutes: CI runs them after the suite (.ci/run)

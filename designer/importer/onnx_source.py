@@ -22,6 +22,7 @@ _CONTAINERS = {"torch.nn.modules.container.Sequential": nn.Sequential,
                "torch.nn.modules.container.ModuleList": nn.ModuleList,
                "torch.nn.modules.container.ModuleDict": nn.ModuleDict}
 _CLASSES: dict[str, type] = {}
+SOURCE_STACK = "source_stack"   # node meta: the module scopes the source recorded, [(path, class)] outermost first
 
 
 def class_named(qualname: str) -> type:
@@ -55,6 +56,8 @@ class Builder:
         self.params: dict[str, fx.Node] = {}
         self.taken: set[str] = set()
         self.stack: dict = {}      # the module scopes of the node being converted
+        self.uses: dict[str, int] = {}   # value name -> how many nodes take it
+        self.parents: set[str] = set()   # module paths that hold other recorded modules
 
     # ---- values ----------------------------------------------------------------------------------
     def const(self, name: str):
@@ -98,18 +101,33 @@ class Builder:
         return _onnx_scope(node)
 
     def module(self, node, layer: nn.Module, args) -> fx.Node:
+        """The layer at the module path of its scope when that module is a leaf of the source (the
+        layer the operation came from); one written in the forward of a module that holds others
+        (TransformerEncoderLayer's F.relu) becomes a layer of its own inside that module."""
         path, stack = self.scope(node)
-        target = self._unique(attr_path(path or _kind(node)))
+        if stack and self.is_leaf(stack[-1]):
+            leaf, enclosing = path, stack[:-1]
+        else:
+            leaf, enclosing = (f"{path}.{self.name(node)}" if path else self.name(node)), stack
+        target = self._unique(attr_path(leaf))
         set_attr(self.root, target, layer)
         out = self.g.call_module(target, tuple(args))
-        out.meta["nn_module_stack"] = {p: (p, c) for p, c in stack[:-1]} | {target: (target, type(layer))}
+        out.meta["nn_module_stack"] = {p: (p, c) for p, c in enclosing} | {target: (target, type(layer))}
+        out.meta[SOURCE_STACK] = stack
         return out
+
+    def is_leaf(self, scope: tuple) -> bool:
+        return scope[0] not in self.parents
+
+    def name(self, node) -> str:
+        return _kind(node)
 
     def function(self, node, f, args, kwargs=None) -> fx.Node:
         path, stack = self.scope(node)
         kind = "call_method" if isinstance(f, str) else "call_function"
         out = self.g.create_node(kind, f, tuple(args), kwargs or {})
         out.meta["nn_module_stack"] = {p: (p, c) for p, c in stack}   # the modules it runs in
+        out.meta[SOURCE_STACK] = stack
         return out
 
     def finish(self, outs, name: str) -> fx.GraphModule:
@@ -250,6 +268,8 @@ def _convert(b: Builder, node):
     if op == "ReduceMean":
         axes = a.get("axes") or (_ints(b.const(ins[1])) if len(ins) > 1 and ins[1] else None)
         return b.function(node, "mean", [x, list(axes)], {"keepdim": bool(a.get("keepdims", 1))})
+    if op == "Add" and _bias_of_matmul(b, ins):
+        return b.value(ins[0])
     if op in ("Add", "Sub", "Mul", "Div"):
         f = {"Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Div": operator.truediv}[op]
         left, right = (_operand(b, n) for n in ins[:2])
@@ -340,6 +360,20 @@ def _convert(b: Builder, node):
     raise _Unsupported(f"the ONNX operator {op} is not read yet")
 
 
+def _bias_of_matmul(b: Builder, ins) -> bool:
+    """MatMul by a weight then Add of a vector (how torch.onnx writes a linear layer on more
+    than two axes): the vector becomes the bias of the linear layer the MatMul made."""
+    x, bias = b.env.get(ins[0]), b.consts.get(ins[1]) if len(ins) == 2 else None
+    if not isinstance(x, fx.Node) or x.op != "call_module" or bias is None or bias.dim() != 1 or \
+            b.uses.get(ins[0], 0) != 1:
+        return False
+    layer = b.root.get_submodule(x.target)
+    if type(layer) is not nn.Linear or layer.bias is not None or bias.numel() != layer.out_features:
+        return False
+    set_attr(b.root, x.target, _linear(layer.weight.detach(), bias))
+    return True
+
+
 def _linear(w: torch.Tensor, bias) -> nn.Linear:
     layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None)
     with torch.no_grad():
@@ -399,6 +433,12 @@ def onnx_module(path: Path):
         raise ImportFailure(f"{path.name}: not an ONNX file onnx can read ({first_line(exc)})") from None
     from onnx import numpy_helper
     b = Builder({t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer})
+    for node in model.graph.node:
+        for name in node.input:
+            b.uses[name] = b.uses.get(name, 0) + 1
+        b.parents.update(path for path, _ in b.scope(node)[1][:-1])
+    for out in model.graph.output:
+        b.uses[out.name] = b.uses.get(out.name, 0) + 1
     shapes = []
     for inp in model.graph.input:
         if inp.name in b.consts:
@@ -423,4 +463,6 @@ def onnx_module(path: Path):
         b.env[node.output[0]] = result
     if problems:
         raise ImportFailure(problems)
-    return b.finish([b.env[o.name] for o in model.graph.output], "OnnxModel"), shapes
+    from .attention import collapse_attention
+    gm = b.finish([b.env[o.name] for o in model.graph.output], "OnnxModel")
+    return collapse_attention(gm, shapes), shapes

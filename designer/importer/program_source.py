@@ -26,19 +26,13 @@ class _ProgramBuilder(Builder):
                  if path]
         return (stack[-1][0] if stack else ""), stack
 
-    def module(self, node, layer, args):
-        """An operation of a torch.nn layer is that layer (the last scope); one written in another
-        module's forward becomes a layer of its own inside that module."""
-        path, stack = self.scope(node)
-        if stack and stack[-1][1].__module__.startswith("torch.nn") and stack[-1][1] not in CONTAINERS:
-            leaf, enclosing = stack[-1][0], stack[:-1]
-        else:
-            leaf, enclosing = (f"{path}.{node.name}" if path else node.name), stack
-        target = self._unique(attr_path(leaf))
-        set_attr(self.root, target, layer)
-        out = self.g.call_module(target, tuple(args))
-        out.meta["nn_module_stack"] = {p: (p, c) for p, c in enclosing} | {target: (target, type(layer))}
-        return out
+    def is_leaf(self, scope: tuple) -> bool:
+        """An operation of a torch.nn layer is that layer; one written in another module's
+        forward becomes a layer of its own inside that module."""
+        return scope[1].__module__.startswith("torch.nn") and scope[1] not in CONTAINERS and super().is_leaf(scope)
+
+    def name(self, node) -> str:
+        return node.name
 
 
 def _arg(args, i, default=None):
@@ -152,6 +146,8 @@ def program_module(program):
                 obj = getattr(obj, part)
             consts[node.target] = obj.detach()
     b = _ProgramBuilder(consts)
+    for node in gm.graph.nodes:
+        b.parents.update(path for path, _ in b.scope(node)[1][:-1])
     shapes, problems, outs = [], [], []
 
     def weight(value):
@@ -184,4 +180,5 @@ def program_module(program):
             problems.append(f"{node.name}: cannot be imported because the program calls a submodule ({node.target})")
     if problems:
         raise ImportFailure(problems)
-    return b.finish(outs, "ExportedProgram"), shapes
+    from .attention import collapse_attention
+    return collapse_attention(b.finish(outs, "ExportedProgram"), shapes), shapes

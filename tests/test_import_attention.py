@@ -1,0 +1,132 @@
+"""Attention that torch.onnx and torch.export take apart (the batch moved to axis 1, heads folded
+into it, scaled dot products, softmax) comes back as one batch-first MultiheadAttention block
+holding the source's projection weights: outputs compared with PyTorch's own module."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torchvision.models as tvm
+from torch import nn
+
+import designer
+from designer.importer import ImportFailure, import_network
+
+
+def _onnx(module, shape, path):
+    pytest.importorskip("onnxscript")   # the exporter's; the onnx extra
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module.eval(), (torch.randn(2, *shape),), dynamo=True, input_names=["x"],
+                                    dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), verbose=False)
+        program.save(str(path))
+    return path
+
+
+def _pt2(module, shape, path):
+    program = torch.export.export(module.eval(), (torch.randn(2, *shape),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+    torch.export.save(program, str(path))
+    return path
+
+
+def _write(how, module, shape, tmp_path):
+    return (_onnx if how == "onnx" else _pt2)(module, shape, tmp_path / f"net.{'onnx' if how == 'onnx' else 'pt2'}")
+
+
+def _difference(source, doc, shape) -> float:
+    torch.manual_seed(1)
+    x = torch.randn(3, *shape)      # a batch other than the exported one
+    with torch.no_grad():
+        want, got = source.eval()(x), doc.compile().eval()(x)
+    assert want.shape == got.shape
+    return ((want - got).abs().max() / want.abs().max()).item()
+
+
+def _randomise(module):
+    """Biases and heads torch starts at zero get small random values, so a dropped or misplaced one shows."""
+    with torch.no_grad():
+        for p in module.parameters():
+            if not p.any():
+                p.normal_(0, 0.1)
+    return module
+
+
+class SelfAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        y, _ = self.attention(x, x, x)
+        return self.head(y + x)
+
+
+def _tiny_vit():
+    return tvm.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16,
+                                 mlp_dim=32, num_classes=5)
+
+
+def _encoder_layer():
+    return nn.Sequential(nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0, batch_first=True),
+                         nn.Flatten(), nn.Linear(5 * 16, 4))
+
+
+CASES = {"attention": (SelfAttention, (5, 16)), "vit": (_tiny_vit, (3, 32, 32)),
+         "encoder_layer": (_encoder_layer, (5, 16))}
+
+
+@pytest.mark.parametrize("how", ["onnx", "pt2"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_exported_attention_comes_back_as_one_block_and_computes_the_same(tmp_path, how, case):
+    build, shape = CASES[case]
+    torch.manual_seed(0)
+    source = _randomise(build()).eval()
+    doc = designer.import_model(_write(how, source, shape, tmp_path))
+    a = doc.analyze()
+    assert a.ok, a.errors
+    attention = [m for m in source.modules() if isinstance(m, nn.MultiheadAttention)]
+    blocks = [n for g in [doc.graph, *(c.graph for c in doc.graph.composites.values())]
+              for n in g.nodes.values() if n.type == "MultiheadAttention"]
+    # one block per attention module; with shared definitions (ViT's encoder blocks) one per definition
+    assert len(blocks) == (1 if case == "vit" else len(attention))
+    assert all(b.params["num_heads"] == attention[0].num_heads for b in blocks)
+    if how == "pt2":
+        assert a.total_params == sum(p.numel() for p in source.parameters())
+    assert _difference(source, doc, shape) <= 1e-4
+
+
+def test_the_attention_block_holds_the_source_weights_by_their_names(tmp_path):
+    torch.manual_seed(0)
+    source = _randomise(SelfAttention()).eval()
+    doc = designer.import_model(_write("pt2", source, (5, 16), tmp_path))
+    names = {k for k in doc.weights if k.startswith("attention.")}
+    assert names == {"attention.in_proj_weight", "attention.in_proj_bias", "attention.out_proj.weight",
+                     "attention.out_proj.bias"}
+    assert torch.equal(doc.weights["attention.in_proj_weight"], source.attention.in_proj_weight)
+    assert torch.equal(doc.weights["attention.out_proj.bias"], source.attention.out_proj.bias)
+
+
+class SequenceFirst(nn.Module):
+    """Attention on L×N×E (batch_first=False), the batch moved to axis 1 by the network itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(16, 4)
+
+    def forward(self, x):
+        x = x.transpose(0, 1)
+        y, _ = self.attention(x, x, x)
+        return y.transpose(0, 1).flatten(1)
+
+
+@pytest.mark.parametrize("how", ["onnx", "pt2"])
+def test_attention_that_does_not_keep_the_batch_first_is_refused_in_one_sentence(tmp_path, how):
+    torch.manual_seed(0)
+    with pytest.raises(ImportFailure) as info:
+        import_network(_write(how, SequenceFirst(), (5, 16), tmp_path))
+    assert info.value.problems == [
+        "attention (nn.MultiheadAttention): cannot be imported because its inputs do not carry the batch on "
+        "the first axis (batch_first=False); the designer's attention block takes the batch first"]
