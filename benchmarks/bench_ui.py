@@ -6,7 +6,8 @@
     edit    one parameter edit in resnet34: re-analyse and repaint          (≤ 16 ms)
     big     1,000 blocks (a generated conv/ReLU chain with residual adds): lay out, open and
             draw (≤ 1 s); a zoom step, a pan step and a card drag, each with its repaint
-            (≤ 16 ms), at the fit zoom and at 100 %
+            (≤ 16 ms), at the fit zoom and at 100 %; zoom steps across the zoom where cards
+            are drawn far out (45 %), and each turn of the event loop after them (≤ 16 ms)
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_ui.py [big|edit|start ...]
 
@@ -236,6 +237,8 @@ def bench_big(app, w, g=None, probe: str = "conv200") -> dict[str, list]:
             v.centre_on(probe)
             v.zoom_by(1 / v.scale_factor(), anchor_under_mouse=False)
         v.viewport().repaint()
+        while v.canvas._unswitched:   # the cards out of view switch near/far in the next turns
+            app.processEvents()
         scale = v.scale_factor()
         zooms, pans, drags = [], [], []
         for k in range(8):
@@ -258,7 +261,27 @@ def bench_big(app, w, g=None, probe: str = "conv200") -> dict[str, list]:
             drags.append(t)
         times.update({f"zoom {where}": zooms, f"pan {where}": pans, f"drag {where}": drags,
                       f"scale {where}": scale})
+    times.update(bench_threshold(app, v, probe))
     return times
+
+
+def bench_threshold(app, v, probe: str) -> dict[str, list]:
+    """Zoom steps across the far threshold (FAR_LOD), each way, each with its repaint; then
+    the turns of the event loop after it, in which the cards out of view switch over."""
+    from designer.ui.canvas.node_item import FAR_LOD
+    v.centre_on(probe)
+    crossings, turns = [], []
+    for k in range(8):
+        target = FAR_LOD * (0.95 if k % 2 == 0 else 1.05)
+        with Timer() as t:
+            v.zoom_by(target / v.scale_factor(), anchor_under_mouse=False)
+            frame(v)
+        crossings.append(t)
+        while v.canvas._unswitched:
+            with Timer() as t:
+                app.processEvents()
+            turns.append(t)
+    return {"cross far": crossings, "turns after": turns}
 
 
 def main() -> int:
@@ -317,6 +340,8 @@ def main() -> int:
         zoom = f"{big['scale ' + where] * 100:.0f} %"
         for key, label in (("zoom", "zoom step"), ("pan", "pan step"), ("drag", "drag a card")):
             report(f"{BIG_BLOCKS} blocks at {zoom}: {label} + repaint", big[f"{key} {where}"], FRAME_TARGET)
+    report(f"{BIG_BLOCKS} blocks: zoom step across far/near + repaint", big["cross far"], FRAME_TARGET)
+    report("  … each later turn switching the cards out of view", big["turns after"], FRAME_TARGET)
     w.autosave.stop()
     return 0 if ok else 1
 

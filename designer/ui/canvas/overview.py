@@ -413,9 +413,10 @@ class FarLayer(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         b = self.current()
         painter.setRenderHint(painter.RenderHint.Antialiasing)
-        exposed = option.exposedRect
         device = painter.device()
         shown = painter.worldTransform().inverted()[0].mapRect(QRectF(0, 0, device.width(), device.height()))
+        # refreshing its cache, Qt exposes the whole item though the cache holds only what is in view
+        exposed = option.exposedRect.intersected(shown)
         part = exposed.width() * exposed.height() < 0.25 * shown.width() * shown.height()
         paint_batches(painter, b, lod, area=exposed if part else None)
         selected = [c.rect for c in b.cards.values() if c.selected]
@@ -426,4 +427,4 @@ class FarLayer(QGraphicsItem):
                 painter.drawRoundedRect(r.adjusted(-4 / lod, -4 / lod, 4 / lod, 4 / lod), TILE_RADIUS, TILE_RADIUS)
         if self._labels is None or not 1 / LOD_STEP < lod / self._labels[0] < LOD_STEP:
             self._labels = (lod, place_labels(b, lod))
-        paint_labels(painter, self._labels[1], option.exposedRect)
+        paint_labels(painter, self._labels[1], exposed)

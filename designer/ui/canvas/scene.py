@@ -32,6 +32,7 @@ from .port_item import PortItem
 READ_ONLY_COLUMN = 220.0   # a generated inside is read, not edited: tighter, so it fits the view
 CELL = 256.0               # the card grid's cells, in scene units
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+FLAG_BATCH = 300           # cards and links switched near/far per turn of the event loop (set_far)
 
 
 class CanvasScene(QGraphicsScene):
@@ -52,6 +53,7 @@ class CanvasScene(QGraphicsScene):
         self._grid: dict[tuple[int, int], set[NodeItem]] = {}
         self._cell_of: dict[NodeItem, tuple[int, int]] = {}
         self.far = False
+        self._unswitched: list = []   # cards and links still to switch near/far (set_far)
         self.far_layer = FarLayer(self)
         self.addItem(self.far_layer)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -228,17 +230,41 @@ class CanvasScene(QGraphicsScene):
                         found.append(item)
         return found
 
-    def set_far(self, far: bool):
-        """Far out the cards and links stop painting themselves and the far layer draws them."""
+    def set_far(self, far: bool, first: QRectF | None = None):
+        """Far out the cards and links stop painting themselves and the far layer draws them.
+        With `first` (the scene area in view) only the cards and links there switch at once and
+        the rest in the next turns of the event loop, a few hundred at a time: switching a
+        thousand cards at once costs Qt a call into Python each, a visible hitch."""
         if far == self.far:
             return
         self.far = far
-        for item in self.nodes.values():
-            item.setFlag(NO_CONTENTS, far)
-        for item in self.edges.values():
-            item.setFlag(NO_CONTENTS, far)
+        items = [*self.nodes.values(), *self.edges.values()]
+        if first is not None and len(items) > FLAG_BATCH:
+            now = self.cards_in(first)
+            now += [edge for card in now for edge in card.edges]
+            for item in now:
+                item.setFlag(NO_CONTENTS, far)
+            done = set(now)
+            self._unswitched = [item for item in items if item not in done]
+            QTimer.singleShot(0, self._switch_some)
+        else:
+            self._unswitched = []
+            for item in items:
+                item.setFlag(NO_CONTENTS, far)
+        # what the far layer draws was kept up to date near as far (card_moved, card_changed,
+        # links_changed): crossing the threshold collects nothing again
         self.far_layer.setVisible(far)
-        self.far_layer.invalidate()
+
+    def _switch_some(self):
+        batch, self._unswitched = self._unswitched[:FLAG_BATCH], self._unswitched[FLAG_BATCH:]
+        for item in batch:
+            try:
+                if item.scene() is self:      # not removed meanwhile
+                    item.setFlag(NO_CONTENTS, self.far)
+            except RuntimeError:              # nor deleted with the scope it was in
+                pass
+        if self._unswitched:
+            QTimer.singleShot(0, self._switch_some)
 
     # ---- analysis -------------------------------------------------------------------------------
     def _on_analysis(self, analysis):

@@ -114,7 +114,8 @@ class CanvasView(QGraphicsView):
 
     def _sync_far(self):
         """Below FAR_LOD the scene's far layer draws the cards (see canvas/overview.py)."""
-        self.canvas.set_far(self.scale_factor() < FAR_LOD)
+        in_view = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.canvas.set_far(self.scale_factor() < FAR_LOD, first=in_view)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
