@@ -340,8 +340,8 @@ def main() -> int:
         zoom = f"{big['scale ' + where] * 100:.0f} %"
         for key, label in (("zoom", "zoom step"), ("pan", "pan step"), ("drag", "drag a card")):
             report(f"{BIG_BLOCKS} blocks at {zoom}: {label} + repaint", big[f"{key} {where}"], FRAME_TARGET)
-    report(f"{BIG_BLOCKS} blocks: zoom step across far/near + repaint", big["cross far"], FRAME_TARGET)
-    report("  … each later turn switching the cards out of view", big["turns after"], FRAME_TARGET)
+    report(f"{BIG_BLOCKS} blocks: zoom across far/near + repaint", big["cross far"], FRAME_TARGET)
+    report("  … each later turn: cards out of view switch", big["turns after"], FRAME_TARGET)
     w.autosave.stop()
     return 0 if ok else 1
 
