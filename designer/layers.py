@@ -87,11 +87,15 @@ class Parameter(nn.Module):
     """A learned tensor that takes no input (ViT's class token and position embedding).
     With `batch_axis`, the tensor has a leading axis of 1 that broadcasts over the batch."""
 
-    def __init__(self, shape: tuple[int, ...], batch_axis: bool = True, learned: bool = True, std: float = 0.0):
+    def __init__(self, shape: tuple[int, ...], batch_axis: bool = True, learned: bool = True, std: float = 0.0,
+                 dtype: str = "float32"):
         super().__init__()
         self.shape, self.batch_axis, self.learned, self.std = tuple(shape), batch_axis, learned, std
+        self.dtype = dtype     # a fixed buffer may hold whole numbers (a relative position index)
         full = ((1,) if batch_axis else ()) + tuple(shape)
-        value = torch.zeros(full) if std == 0 else torch.randn(full) * std
+        value = torch.zeros(full, dtype=getattr(torch, dtype))
+        if std != 0:
+            value = (torch.randn(full) * std).to(value.dtype)
         if learned:
             self.value = nn.Parameter(value)
         else:
@@ -130,6 +134,9 @@ _CONTAINERS = (nn.Module, nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.Parame
                nn.Container if hasattr(nn, "Container") else nn.Module)
 
 _OPERATORS = ("add", "sub", "mul", "truediv", "floordiv", "matmul", "neg", "pow", "getitem", "mod")
+# torchvision functions that torch.fx keeps whole (torch.fx.wrap) and that cannot be written as
+# batch-first blocks (Swin's windows fold the batch into their first axis): named one by one
+_TORCHVISION_FUNCTIONS = ("torchvision.models.swin_transformer.shifted_window_attention",)
 _REFUSED_METHODS = {"module_load", "storage", "untyped_storage", "data_ptr", "numpy", "tolist", "item",
                     "share_memory_", "pin_memory", "register_hook", "backward", "record_stream"}
 _FUNCTIONS: dict[str, object] = {}
@@ -171,12 +178,17 @@ def resolve_function(name: str):
                 "truediv": lambda a, b: a / b, "floordiv": lambda a, b: a // b, "matmul": lambda a, b: a @ b,
                 "neg": lambda a: -a, "pow": lambda a, b: a ** b, "getitem": lambda a, b: a[b],
                 "mod": lambda a, b: a % b}[attr]
+    if name == "torchvision.models.swin_transformer.shifted_window_attention":
+        from torchvision.models import swin_transformer
+        return swin_transformer.shifted_window_attention
     raise ValueError(f"{name!r} is not a torch function")
 
 
 def function_named(name: str):
     """The function (or, for `Tensor.x`, the method name) a document's `name` stands for,
     or ValueError saying why not."""
+    if name in _TORCHVISION_FUNCTIONS:
+        return resolve_function(name)    # torchvision is imported only where a document names one
     f = _function_table().get(name) if isinstance(name, str) else None
     if f is None:
         raise ValueError(f"{name!r} is not a torch, torch.nn.functional, Tensor or operator function")
@@ -192,6 +204,9 @@ def function_name(f) -> str | None:
     for name, g in _function_table().items():
         if g is f:
             return name
+    name = f"{getattr(f, '__module__', None)}.{getattr(f, '__name__', None)}"
+    if name in _TORCHVISION_FUNCTIONS and resolve_function(name) is f:
+        return name
     return None
 
 
@@ -234,7 +249,7 @@ class TorchFunction(nn.Module):
         self._f = resolve_function(function)
 
     def forward(self, *xs):
-        batch = xs[self.batch_from].shape[0]
+        batch = xs[self.batch_from].shape[0] if xs[self.batch_from].dim() else 1
         args = call_template(self.args, xs, batch)
         kwargs = call_template(self.kwargs, xs, batch)
         if isinstance(self._f, str):

@@ -449,8 +449,10 @@ def _valid_slice(data):
 
 
 def _valid_parameter(data):
+    dtype = data.draw(st.sampled_from(["float32", "int64"]))    # whole numbers: a fixed index, never learned
     return {"shape": list(draw_any_rank(data, (1, 2, 3), (1, 12))), "batch_axis": data.draw(st.booleans()),
-            "learned": data.draw(st.booleans()), "init_std": data.draw(st.sampled_from([0.0, 0.02]))}, {}
+            "learned": dtype == "float32" and data.draw(st.booleans()), "dtype": dtype,
+            "init_std": data.draw(st.sampled_from([0.0, 0.02])) if dtype == "float32" else 0.0}, {}
 
 
 def _valid_attention(data):

@@ -177,7 +177,8 @@ _WRITERS = {
     layers.Permute: lambda m: Call("Permute", [Arg("dims", m.dims, False)]),
     layers.Slice: lambda m: Call("Slice", [Arg("index", m.index, False)]),
     layers.Parameter: lambda m: Call("Parameter", [Arg("shape", m.shape, False)] + _optional("", [
-        ("batch_axis", m.batch_axis, True), ("learned", m.learned, True), ("std", m.std, 0.0)]).args),
+        ("batch_axis", m.batch_axis, True), ("learned", m.learned, True), ("std", m.std, 0.0),
+        ("dtype", m.dtype, "float32")]).args),
     layers.MultiheadAttention: lambda m: Call("MultiheadAttention", [
         Arg("embed_dim", m.embed_dim, False), Arg("num_heads", m.num_heads, False)] + _optional("", [
             ("dropout", m.dropout, 0.0), ("bias", m.in_proj_bias is not None, True), ("kdim", m.kdim, m.embed_dim),

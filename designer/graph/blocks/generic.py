@@ -6,6 +6,9 @@ in the inspector; their shape and parameter count come from a forward pass on th
 
 Arguments are written as JSON with a few markers: {"in": k} is the k-th input tensor,
 {"batch": k} is k times the batch size, {"slice": [a, b, c]} a slice, {"tuple": [...]} a tuple.
+Inputs computed from parameters and buffers alone (a relative position bias read from its table
+through an integer index) have no batch axis and may hold whole numbers: `unbatched` and
+`dtypes` say which, so the meta-device forward gives them their real shape and type.
 """
 from __future__ import annotations
 
@@ -55,15 +58,61 @@ def _ports(n: int) -> tuple[str, ...]:
     return ("in",) if n == 1 else tuple(f"in{i}" for i in range(1, n + 1))
 
 
-def _meta_inputs(ins: dict):
+class _Inputs(Param):
+    """Which inputs are unlike an image batch: `unbatched` lists those with no batch axis (tensors
+    computed from parameters and buffers alone, their shape written whole), `dtypes` those that
+    are not float32 ("1:int64": input 1 holds whole numbers, an index)."""
+
+    def coerce(self, value):
+        value = super().coerce(value)
+        try:
+            _input_kinds(value, self.name)
+        except ValueError:
+            example = "0,2" if self.name == "unbatched" else "1:int64"
+            raise ParamError(f"{self.title}: {value!r} is not a list of inputs like {example}") from None
+        return value
+
+
+def _input_kinds(text: str, name: str) -> dict:
+    """{input: dtype name} from "1:int64,2:bool" (dtypes) or {input: None} from "0,2" (unbatched)."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        k, _, dtype = item.partition(":")
+        if not k.isdigit() or (name == "dtypes") != bool(dtype) or (dtype and dtype not in DTYPES):
+            raise ValueError(item)
+        out[int(k)] = dtype or None
+    return out
+
+
+DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+_KIND_PARAMS = (
+    _Inputs("unbatched", "str", "", "Inputs (from 0, comma-separated) with no batch axis: tensors computed from "
+            "parameters and buffers alone."),
+    _Inputs("dtypes", "str", "", "Inputs that are not float32, as input:dtype (1:int64 for an index)."))
+
+
+def _meta_inputs(ins: dict, p: dict | None = None):
+    """Meta tensors for the inputs: a batch of META_BATCH in front, except for unbatched ones."""
     import torch
-    return [torch.empty((META_BATCH,) + tuple(s), device="meta") for s in ins.values()]
+    unbatched = _input_kinds(p.get("unbatched", ""), "unbatched") if p else {}
+    dtypes = _input_kinds(p.get("dtypes", ""), "dtypes") if p else {}
+    return [torch.empty(((META_BATCH,) if k not in unbatched else ()) + tuple(s), device="meta",
+                        dtype=getattr(torch, dtypes.get(k, "float32")))
+            for k, s in enumerate(ins.values())]
 
 
-def _result_shape(y, what: str) -> tuple:
+def _all_unbatched(p: dict, n: int) -> bool:
+    return n > 0 and set(range(n)) <= set(_input_kinds(p.get("unbatched", ""), "unbatched"))
+
+
+def _result_shape(y, what: str, unbatched: bool = False) -> tuple:
     import torch
     if not isinstance(y, torch.Tensor):
         raise ShapeError(f"{what} gives a {type(y).__name__}, not a tensor; pick one item of it")
+    if unbatched:     # computed from parameters alone: no batch axis, the whole shape is its shape
+        if not 1 <= y.dim() <= 5:
+            raise ShapeError(f"{what} gives a tensor of {y.dim()} axes; the designer draws 1 to 5")
+        return tuple(y.shape)
     if y.dim() < 2 or y.shape[0] != META_BATCH:
         raise ShapeError(f"{what} does not keep the batch as its first axis "
                          f"(it gives {fmt_shape(tuple(y.shape))} for a batch of {META_BATCH})")
@@ -82,7 +131,7 @@ def _build_layer(name: str, kwargs_json: str):
 
 
 @lru_cache(maxsize=4096)
-def _layer_on_meta(name: str, kwargs_json: str, ins: tuple):
+def _layer_on_meta(name: str, kwargs_json: str, ins: tuple, unbatched: str = "", dtypes: str = ""):
     import torch
     try:
         with torch.device("meta"):
@@ -98,14 +147,16 @@ def _layer_on_meta(name: str, kwargs_json: str, ins: tuple):
     module.eval()
     try:
         with torch.no_grad():
-            y = module(*_meta_inputs(dict(enumerate(ins))))
+            kinds = {"unbatched": unbatched, "dtypes": dtypes}
+            y = module(*_meta_inputs(dict(enumerate(ins)), kinds))
     except Exception as exc:  # noqa: BLE001
         raise ShapeError(f"{name} cannot take {' and '.join(fmt_shape(s) for s in ins)}: {_refusal(exc)}") from None
-    return _result_shape(y, name), weights, biases
+    return _result_shape(y, name, _all_unbatched(kinds, len(ins))), weights, biases
 
 
 def _module_infer(p, ins):
-    out, w, b = _layer_on_meta(p["layer"], p["kwargs"], tuple(tuple(s) for s in ins.values()))
+    out, w, b = _layer_on_meta(p["layer"], p["kwargs"], tuple(tuple(s) for s in ins.values()),
+                               p.get("unbatched", ""), p.get("dtypes", ""))
     return Inference({"out": out}, weights=w, biases=b,
                      shape_formula=f"{fmt_shape(next(iter(ins.values())))} → {fmt_shape(out)} "
                                    f"(torch's {p['layer']} on the meta device)",
@@ -117,7 +168,8 @@ register(BlockSpec("TorchModule", "Dense",
                    "as JSON; shape and parameters are torch's own.",
                    (_Named("layer", "str", "nn.Identity", "The class: nn.X or torchvision.ops.X."),
                     _Json("kwargs", "str", "{}", "Constructor arguments, a JSON object."),
-                    Param("num_inputs", "int", 1, "How many tensors forward() takes.", min=1, max=8)),
+                    Param("num_inputs", "int", 1, "How many tensors forward() takes.", min=1, max=8),
+                    *_KIND_PARAMS),
                    _module_infer, lambda p, ins: _build_layer(p["layer"], p["kwargs"]),
                    inputs=lambda p: _ports(p["num_inputs"]),
                    summary=lambda p: p["layer"].rpartition(".")[2]))
@@ -132,24 +184,27 @@ def _build_function(p):
 
 
 @lru_cache(maxsize=4096)
-def _function_on_meta(function: str, args: str, kwargs: str, pick: int, batch_from: int, ins: tuple):
+def _function_on_meta(function: str, args: str, kwargs: str, pick: int, batch_from: int, ins: tuple,
+                      unbatched: str = "", dtypes: str = ""):
     import torch
     if batch_from >= len(ins):
         raise ShapeError(f"batch from input {batch_from}: it has only {len(ins)} inputs")
     layer = _build_function({"function": function, "args": args, "kwargs": kwargs, "pick": pick,
                              "batch_from": batch_from})
+    kinds = {"unbatched": unbatched, "dtypes": dtypes}
     try:
         with torch.no_grad():
-            y = layer(*_meta_inputs(dict(enumerate(ins))))
+            y = layer(*_meta_inputs(dict(enumerate(ins)), kinds))
     except Exception as exc:  # noqa: BLE001
         shapes = " and ".join(fmt_shape(s) for s in ins) or "no input"
         raise ShapeError(f"{function} cannot take {shapes}: {_refusal(exc)}") from None
-    return _result_shape(y, function)
+    return _result_shape(y, function, _all_unbatched(kinds, len(ins)))
 
 
 def _function_infer(p, ins):
     shapes = tuple(tuple(s) for s in ins.values())
-    out = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], p["batch_from"], shapes)
+    out = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], p["batch_from"], shapes,
+                            p.get("unbatched", ""), p.get("dtypes", ""))
     return Inference({"out": out}, macs=0,
                      shape_formula=f"{' and '.join(fmt_shape(s) for s in shapes)} → {fmt_shape(out)} "
                                    f"(torch's {p['function']} on the meta device)")
@@ -169,7 +224,8 @@ register(BlockSpec("TorchFunction", "Dense",
                     Param("num_inputs", "int", 1, "How many tensors it takes.", min=1, max=64),
                     Param("pick", "int", -1, "For a function giving several tensors: which one (-1: it gives one).",
                           min=-1, max=64),
-                    Param("batch_from", "int", 0, "Which input (from 0) tells the batch size.", min=0, max=63)),
+                    Param("batch_from", "int", 0, "Which input (from 0) tells the batch size.", min=0, max=63),
+                    *_KIND_PARAMS),
                    _function_infer, lambda p, ins: _build_function(p),
                    inputs=lambda p: _ports(p["num_inputs"]), summary=_function_summary))
 

@@ -195,6 +195,8 @@ register(BlockSpec("Slice", "Dense", "Takes part of each sample: x[:, index] (Vi
 
 def _parameter_infer(p, ins):
     s = tuple(p["shape"])
+    if p["learned"] and not p["dtype"].startswith(("float", "bfloat")):
+        raise ShapeError(f"{p['dtype']} values cannot be learned: turn 'learned' off to keep them as a fixed buffer")
     n = math.prod(s)
     learned = n if p["learned"] else 0
     return Inference({"out": s}, weights=learned,
@@ -205,7 +207,7 @@ def _parameter_infer(p, ins):
 
 def _parameter_build(p, ins):
     from designer.layers import Parameter
-    return Parameter(tuple(p["shape"]), p["batch_axis"], p["learned"], p["init_std"])
+    return Parameter(tuple(p["shape"]), p["batch_axis"], p["learned"], p["init_std"], p["dtype"])
 
 
 register(BlockSpec("Parameter", "Input",
@@ -216,6 +218,11 @@ register(BlockSpec("Parameter", "Input",
                           "right, like a C×1×1 scale)."),
                     Param("learned", "bool", True, "Learned by training (off: a fixed buffer)."),
                     Param("init_std", "float", 0.0, "Initial values: 0, or normal with this deviation.",
-                          min=0, max=10)),
+                          min=0, max=10),
+                    Param("dtype", "enum", "float32", "What it holds: numbers to learn, or whole numbers (int64: "
+                          "an index into a table, like a relative position index).",
+                          choices=("float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8",
+                                   "bool"))),
                    _parameter_infer, _parameter_build, inputs=(),
-                   summary=lambda p: f"{'param' if p['learned'] else 'buffer'} {fmt_shape(p['shape'])}"))
+                   summary=lambda p: f"{'param' if p['learned'] else 'buffer'} {fmt_shape(p['shape'])}"
+                   + ("" if p["dtype"] == "float32" else f" {p['dtype']}")))
