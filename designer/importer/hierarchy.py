@@ -31,12 +31,25 @@ def choose_composites(scopes: list[tuple], module: nn.Module) -> set[str]:
     """The module paths that become composite nodes."""
     classes: dict[str, type] = {}
     children: dict[str, list[str]] = {}
+
+    def add(path, cls):
+        if path in classes:
+            return
+        classes[path] = cls
+        parent = path.rpartition(".")[0]
+        if parent and parent not in classes:
+            # a module the source iterates over, never calls (MaxViT's ModuleLists of blocks and of
+            # layers), is in no scope: it joins as what it is, a container where it cannot be found
+            try:
+                found = type(module.get_submodule(parent))
+            except AttributeError:
+                found = nn.ModuleList
+            add(parent, found)
+        children.setdefault(parent, []).append(path)
+
     for scope in scopes:
         for path, cls in scope:
-            if path not in classes:
-                classes[path] = cls
-                parent = path.rpartition(".")[0]
-                children.setdefault(parent, []).append(path)
+            add(path, cls)
     chosen: set[str] = set()
 
     def repeats_inside(path) -> bool:
