@@ -92,7 +92,25 @@ def is_tensor(trace: Trace, node) -> bool:
 
 
 def shape_of(trace: Trace, node) -> tuple:
-    return tuple(trace.runs[0][node.name].shape[1:])
+    """The shape a drawing gives the value: without the batch, or whole where it has none."""
+    shape = tuple(trace.runs[0][node.name].shape)
+    return shape if node.name in trace.unbatched else shape[1:]
+
+
+def _input_kinds(trace: Trace, tensors) -> dict:
+    """A generic block's `unbatched` and `dtypes` for these input tensors ("" where all are
+    float32 with a batch axis)."""
+    from designer.graph.blocks.generic import DTYPES
+    unbatched, dtypes = [], []
+    for k, t in enumerate(tensors):
+        if t.name in trace.unbatched:
+            unbatched.append(str(k))
+        dtype = str(trace.runs[0][t.name].dtype).removeprefix("torch.")
+        if dtype != "float32":
+            if dtype not in DTYPES:
+                raise Unmappable(f"it takes a {dtype} tensor, which a document cannot describe")
+            dtypes.append(f"{k}:{dtype}")
+    return {"unbatched": ",".join(unbatched), "dtypes": ",".join(dtypes)}
 
 
 # ---- modules ------------------------------------------------------------------------------------------
@@ -281,7 +299,8 @@ def module_block(trace: Trace, node: fx.Node, scope, args, kwargs) -> Block:
             raise Unmappable("attention with a mask is not imported yet")
     elif kwargs or extra:
         raise Unmappable(f"its call passes arguments besides tensors ({', '.join(map(str, kwargs)) or extra})")
-    rule = _MODULES.get(type(m))
+    kinds = _input_kinds(trace, tensors)
+    rule = _MODULES.get(type(m)) if not any(kinds.values()) else None
     mapped = rule(m, ins) if rule and len(tensors) in (1, 3 if isinstance(m, nn.MultiheadAttention) else 1) \
         else None
     if mapped is None:
@@ -291,7 +310,7 @@ def module_block(trace: Trace, node: fx.Node, scope, args, kwargs) -> Block:
         kwargs_json = json.dumps(constructor_kwargs(m))
         if len(kwargs_json) > 200:
             raise Unmappable("its constructor arguments are too long to write in a document")
-        mapped = ("TorchModule", dict(layer=name, kwargs=kwargs_json, num_inputs=len(tensors)))
+        mapped = ("TorchModule", dict(layer=name, kwargs=kwargs_json, num_inputs=len(tensors), **kinds))
     kind, params = mapped
     trainable = any(p.requires_grad for p in m.parameters()) or not any(True for _ in m.parameters())
     return Block(node.target.rpartition(".")[2], kind, params, tensors, scope, weights, trainable,
@@ -446,7 +465,9 @@ def function_block(trace: Trace, node: fx.Node, scope, pick: int = -1, source: f
     def const(value):
         return fold(trace, value, name)
 
-    mapped = _first_class(trace, name, call, tensors, const) if pick < 0 else None
+    kinds = _input_kinds(trace, tensors)
+    # the catalog's blocks take batched float tensors; the rest stay generic, told which are not
+    mapped = _first_class(trace, name, call, tensors, const) if pick < 0 and not any(kinds.values()) else None
     if name == "Tensor.view":   # the same values; reshape also takes a tensor a dropped contiguous() left strided
         name = "Tensor.reshape"
     base = name.rpartition(".")[2].strip("_") or "op"
@@ -480,7 +501,7 @@ def function_block(trace: Trace, node: fx.Node, scope, pick: int = -1, source: f
             tensors.append(next(n for n in trace.gm.graph.nodes if n.op == "placeholder"))
             batch_from = len(tensors) - 1
     params = dict(function=name, args=args, kwargs=kwargs, num_inputs=len(tensors), pick=pick,
-                  batch_from=batch_from)
+                  batch_from=batch_from, **kinds)
     return Block(base, "TorchFunction", params, tensors, scope, where=name, node=node)
 
 
@@ -489,16 +510,22 @@ def _has_batch_axis(trace: Trace, node) -> bool:
     return small.dim() > 0 and (small.shape[0], big.shape[0]) == BATCHES
 
 
+_PARAMETER_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8", "bool")
+
+
 def parameter_block(trace: Trace, node: fx.Node, scope) -> Block:
     real = _attr(trace.gm, node.target)
     shape = tuple(real.shape)
-    batch_axis = len(shape) >= 2 and shape[0] == 1
+    batch_axis = node.name in trace.batch_axis
     per_sample = shape[1:] if batch_axis else shape
     if not 1 <= len(per_sample) <= 4 or 0 in per_sample:
         raise Unmappable(f"the tensor {node.target} has a shape {list(shape)} that a Parameter block cannot hold")
+    dtype = str(real.dtype).removeprefix("torch.")
+    if dtype not in _PARAMETER_DTYPES:
+        raise Unmappable(f"the tensor {node.target} holds {dtype} values, which a Parameter block cannot hold")
     learned = isinstance(real, nn.Parameter)
     return Block(node.target.rpartition(".")[2], "Parameter",
-                 dict(shape=list(per_sample), batch_axis=batch_axis, learned=learned),
+                 dict(shape=list(per_sample), batch_axis=batch_axis, learned=learned, dtype=dtype),
                  [], scope, {"value": real}, real.requires_grad if learned else True, node.target, node)
 
 

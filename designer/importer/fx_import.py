@@ -115,7 +115,9 @@ def import_module(module: nn.Module, input_shapes: list[tuple], title: str = "",
         return name
 
     def shape_of(name: str) -> tuple:
-        return tuple(t.runs[0][producer_of(name)].shape[1:])
+        key = producer_of(name)
+        shape = tuple(t.runs[0][key].shape)
+        return shape if key in t.unbatched else shape[1:]
 
     composites = choose_composites([b.scope for b in blocks], module)
     graph, weights = build_document(blocks, inputs, outputs, producer_of, composites, _reserved,
