@@ -13,6 +13,8 @@ import torch
 from torch import fx, nn
 
 from designer import layers
+from designer.graph.block import get_block
+from designer.graph.blocks.generic import DTYPES
 from torchvision.ops import misc as _tv_ops
 from .trace import BATCHES, Trace
 
@@ -100,7 +102,6 @@ def shape_of(trace: Trace, node) -> tuple:
 def _input_kinds(trace: Trace, tensors) -> dict:
     """A generic block's `unbatched` and `dtypes` for these input tensors ("" where all are
     float32 with a batch axis)."""
-    from designer.graph.blocks.generic import DTYPES
     unbatched, dtypes = [], []
     for k, t in enumerate(tensors):
         if t.name in trace.unbatched:
@@ -510,9 +511,6 @@ def _has_batch_axis(trace: Trace, node) -> bool:
     return small.dim() > 0 and (small.shape[0], big.shape[0]) == BATCHES
 
 
-_PARAMETER_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8", "bool")
-
-
 def parameter_block(trace: Trace, node: fx.Node, scope) -> Block:
     real = _attr(trace.gm, node.target)
     shape = tuple(real.shape)
@@ -521,7 +519,7 @@ def parameter_block(trace: Trace, node: fx.Node, scope) -> Block:
     if not 1 <= len(per_sample) <= 4 or 0 in per_sample:
         raise Unmappable(f"the tensor {node.target} has a shape {list(shape)} that a Parameter block cannot hold")
     dtype = str(real.dtype).removeprefix("torch.")
-    if dtype not in _PARAMETER_DTYPES:
+    if dtype not in next(p for p in get_block("Parameter").params if p.name == "dtype").choices:
         raise Unmappable(f"the tensor {node.target} holds {dtype} values, which a Parameter block cannot hold")
     learned = isinstance(real, nn.Parameter)
     return Block(node.target.rpartition(".")[2], "Parameter",
