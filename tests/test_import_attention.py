@@ -35,6 +35,21 @@ def _write(how, module, shape, tmp_path):
     return (_onnx if how == "onnx" else _pt2)(module, shape, tmp_path / f"net.{'onnx' if how == 'onnx' else 'pt2'}")
 
 
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(source, file) of CASES[case] written by torch.onnx or torch.export, once per module."""
+    made = {}
+
+    def get(case, how):
+        if (case, how) not in made:
+            build, shape = CASES[case]
+            torch.manual_seed(0)
+            source = _randomise(build()).eval()
+            made[case, how] = source, _write(how, source, shape, tmp_path_factory.mktemp(f"{case}_{how}"))
+        return made[case, how]
+    return get
+
+
 def _difference(source, doc, shape) -> float:
     torch.manual_seed(1)
     x = torch.randn(3, *shape)      # a batch other than the exported one
@@ -80,11 +95,10 @@ CASES = {"attention": (SelfAttention, (5, 16)), "vit": (_tiny_vit, (3, 32, 32)),
 
 @pytest.mark.parametrize("how", ["onnx", "pt2"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_exported_attention_comes_back_as_one_block_and_computes_the_same(tmp_path, how, case):
-    build, shape = CASES[case]
-    torch.manual_seed(0)
-    source = _randomise(build()).eval()
-    doc = designer.import_model(_write(how, source, shape, tmp_path))
+def test_exported_attention_comes_back_as_one_block_and_computes_the_same(exported, how, case):
+    shape = CASES[case][1]
+    source, path = exported(case, how)
+    doc = designer.import_model(path)
     a = doc.analyze()
     assert a.ok, a.errors
     attention = [m for m in source.modules() if isinstance(m, nn.MultiheadAttention)]
@@ -130,3 +144,18 @@ def test_attention_that_does_not_keep_the_batch_first_is_refused_in_one_sentence
     assert info.value.problems == [
         "attention (nn.MultiheadAttention): cannot be imported because its inputs do not carry the batch on "
         "the first axis (batch_first=False); the designer's attention block takes the batch first"]
+
+
+@pytest.mark.parametrize("how", ["onnx", "pt2"])
+def test_an_exported_vit_opens_with_the_blocks_the_module_itself_gives(exported, how):
+    """The file reads as the module does: patch reshape, class token, encoder blocks sharing one
+    definition, the class token's row taken by an index block (torch.onnx drops the dropouts)."""
+    source, path = exported("vit", how)
+
+    def top(graph):
+        return [n.type for n in graph.nodes.values() if n.type != "Dropout"]
+
+    instance = import_network(source, (3, 32, 32)).graph
+    read = import_network(path).graph
+    assert top(read) == top(instance)
+    assert len(read.composites) == len(instance.composites) == 1

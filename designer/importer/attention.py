@@ -19,7 +19,7 @@ import operator
 import torch
 from torch import fx, nn
 
-from .errors import ImportFailure
+from .errors import ImportFailure, first_line
 from .onnx_source import SOURCE_STACK, attr_path, set_attr
 from .trace import BATCHES, trace
 
@@ -142,8 +142,13 @@ def _reference(gm, runs, nodes, externals, result, inputs):
     for n in nodes:
         env[n] = g.node_copy(n, lambda a: env[a])
     g.output(env[result])
-    with torch.no_grad():
-        want = fx.GraphModule(gm, g)(*feed)
+    try:
+        with torch.no_grad():
+            want = fx.GraphModule(gm, g)(*feed)
+    except Exception as exc:  # noqa: BLE001 - the region's own operations fail: say which
+        raise _Refused(f"its operations cannot be run on their own ({first_line(exc)})") from None
+    if not isinstance(want, torch.Tensor):
+        raise _Refused("its result is not a tensor")
     return want, [given[n] for n in inputs]
 
 

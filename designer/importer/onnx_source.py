@@ -58,6 +58,8 @@ class Builder:
         self.stack: dict = {}      # the module scopes of the node being converted
         self.uses: dict[str, int] = {}   # value name -> how many nodes take it
         self.parents: set[str] = set()   # module paths that hold other recorded modules
+        self.first_dims: dict[str, object] = {}   # value name -> its first size as the file records it
+        self.batch = None                # the first input's first size, when the file names it (dynamic)
 
     # ---- values ----------------------------------------------------------------------------------
     def const(self, name: str):
@@ -295,6 +297,11 @@ def _convert(b: Builder, node):
         return b.function(node, torch.flatten, [x, a.get("axis", 1)])
     if op == "Reshape":
         shape = _size(b, ins[1])
+        if isinstance(shape, list) and shape and shape[0] == -1 and b.batch is not None and \
+                b.first_dims.get(ins[0]) == b.first_dims.get(node.output[0]) == b.batch:
+            batch = b.function(node, "size", [x, 0])   # the -1 the exporter wrote is the batch: say so
+            batch.meta["size"] = "int"
+            shape = [batch, *shape[1:]]
         return b.function(node, "reshape", [x, shape])
     if op == "Expand":   # ONNX broadcasts: a size of 1 keeps the tensor's own, which torch writes -1
         return b.function(node, "expand", [x, [-1 if v == 1 and not isinstance(v, fx.Node) else v
@@ -324,6 +331,8 @@ def _convert(b: Builder, node):
             item = b.function(node, operator.getitem, [x, int(idx)])
             item.meta["size"] = "int"
             return item
+        if axis > 0:   # x[:, …, i]: an index block a reader knows
+            return b.function(node, operator.getitem, [x, (slice(None),) * axis + (int(idx),)])
         return b.function(node, "select", [x, axis, int(idx)])
     if op in ("Unsqueeze", "Squeeze"):
         axes = a.get("axes") or (_ints(b.const(ins[1])) if len(ins) > 1 and ins[1] else None)
@@ -439,6 +448,10 @@ def onnx_module(path: Path):
         b.parents.update(path for path, _ in b.scope(node)[1][:-1])
     for out in model.graph.output:
         b.uses[out.name] = b.uses.get(out.name, 0) + 1
+    for info in [*model.graph.value_info, *model.graph.input, *model.graph.output]:
+        dims = info.type.tensor_type.shape.dim
+        if dims:
+            b.first_dims[info.name] = dims[0].dim_param or dims[0].dim_value
     shapes = []
     for inp in model.graph.input:
         if inp.name in b.consts:
@@ -449,6 +462,8 @@ def onnx_module(path: Path):
         name = re.sub(r"\W", "_", inp.name)
         b.env[inp.name] = b.g.placeholder(name if name.isidentifier() else "x")
         shapes.append(tuple(dims[1:]))
+        if b.batch is None and inp.type.tensor_type.shape.dim[0].dim_param:
+            b.batch = inp.type.tensor_type.shape.dim[0].dim_param
     problems = []
     for node in model.graph.node:
         b.stack = {p: (p, c) for p, c in b.scope(node)[1]}

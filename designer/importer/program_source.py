@@ -117,8 +117,12 @@ def _convert(b: _ProgramBuilder, node: fx.Node, weight):
         return b.function(node, "size", args)
     if packet == "slice":
         dim, start, end, step = _arg(args, 1, 0), _arg(args, 2), _arg(args, 3), _arg(args, 4, 1)
+        if start in (None, 0) and step == 1 and (end is None or isinstance(end, int) and end >= 2 ** 62):
+            return x    # the whole axis (x[:, 0] is written as a slice of everything, then a select)
         index = [slice(None)] * dim + [slice(start, None if isinstance(end, int) and end >= 2 ** 62 else end, step)]
         return b.function(node, operator.getitem, [x, tuple(index)])
+    if packet == "select" and isinstance(_arg(args, 1), int) and _arg(args, 1) > 0 and isinstance(_arg(args, 2), int):
+        return b.function(node, operator.getitem, [x, (slice(None),) * args[1] + (args[2],)])   # x[:, …, i]
     if packet in ("view", "expand", "contiguous", "unflatten"):
         if packet == "contiguous":
             return x
