@@ -136,14 +136,32 @@ class SequenceFirst(nn.Module):
         return y.transpose(0, 1).flatten(1)
 
 
+class Causal(nn.Module):
+    """Attention with a mask, which the designer's block does not apply."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(self, x):
+        mask = torch.triu(torch.full((5, 5), float("-inf")), 1)
+        y, _ = self.attention(x, x, x, attn_mask=mask)
+        return y.flatten(1)
+
+
+REFUSED = {SequenceFirst: "its inputs do not carry the batch on the first axis (batch_first=False); the designer's "
+                          "attention block takes the batch first",
+           Causal: "it takes a mask (attn_mask or key_padding_mask), which the designer's attention block does not "
+                   "apply"}
+
+
 @pytest.mark.parametrize("how", ["onnx", "pt2"])
-def test_attention_that_does_not_keep_the_batch_first_is_refused_in_one_sentence(tmp_path, how):
+@pytest.mark.parametrize("network", list(REFUSED), ids=lambda c: c.__name__)
+def test_attention_the_block_cannot_hold_is_refused_in_one_sentence(tmp_path, how, network):
     torch.manual_seed(0)
     with pytest.raises(ImportFailure) as info:
-        import_network(_write(how, SequenceFirst(), (5, 16), tmp_path))
-    assert info.value.problems == [
-        "attention (nn.MultiheadAttention): cannot be imported because its inputs do not carry the batch on "
-        "the first axis (batch_first=False); the designer's attention block takes the batch first"]
+        import_network(_write(how, network(), (5, 16), tmp_path))
+    assert info.value.problems == [f"attention (nn.MultiheadAttention): cannot be imported because {REFUSED[network]}"]
 
 
 @pytest.mark.parametrize("how", ["onnx", "pt2"])

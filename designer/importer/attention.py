@@ -99,21 +99,36 @@ def _collapse(gm: fx.GraphModule, runs, path: str, enclosing: list, nodes: list)
     inputs = [e for e in externals if e.op != "get_attr" and isinstance(runs[0].get(e.name), torch.Tensor)]
     if not inputs:
         raise _Refused("it takes no tensor from the network")
-    if not all(_batch_first(runs, n) for n in [*inputs, result]):
+    batched = [n for n in inputs if _batch_first(runs, n)]
+    if not batched or not _batch_first(runs, result):
         raise _Refused("its inputs do not carry the batch on the first axis (batch_first=False); the designer's "
                        "attention block takes the batch first")
-    if len(inputs) > 3 or any(runs[0][n.name].dim() != 3 for n in [*inputs, result]):
+    if len(batched) < len(inputs) or any(runs[0][n.name].dim() != 3 for n in inputs):
+        raise _Refused("it takes a mask (attn_mask or key_padding_mask), which the designer's attention block does "
+                       "not apply")
+    if len(inputs) > 3 or runs[0][result.name].dim() != 3:
         raise _Refused("it works on tensors other than sequences N×L×E")
     embed = runs[0][result.name].shape[-1]
     if any(runs[0][n.name].shape[-1] != embed for n in inputs):
         raise _Refused("its keys or values have another size than its queries (kdim, vdim), which is not read yet")
     want, given = _reference(gm, runs, nodes, externals, result, inputs)
     layer = _fit(gm, runs, nodes, externals, embed, want, given)
+    if layer is None and _holds_a_mask(gm, externals, embed):
+        raise _Refused("it takes a mask (attn_mask or key_padding_mask), which the designer's attention block does "
+                       "not apply")
     if layer is None:
-        raise _Refused(f"no nn.MultiheadAttention({embed}, heads) holding the tensors it uses computes what it "
-                       "computes")
+        raise _Refused(f"no batch-first nn.MultiheadAttention({embed}, heads) without a mask, holding the tensors it "
+                       "uses, computes what it computes")
     mha, order = layer
     _replace(gm, path, enclosing, nodes, result, [inputs[i] for i in order], mha)
+
+
+def _holds_a_mask(gm, externals, embed: int) -> bool:
+    """Whether the part uses a constant that is no projection weight or bias (a mask the
+    exporter wrote into the file)."""
+    shapes = {(3 * embed, embed), (embed, 3 * embed), (embed, embed), (3 * embed,), (embed,)}
+    return any(e.op == "get_attr" and _attr(gm, e.target).numel() > 1 and tuple(_attr(gm, e.target).shape) not in shapes
+               for e in externals)
 
 
 def _batch_first(runs, node) -> bool:
