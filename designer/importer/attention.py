@@ -20,7 +20,7 @@ import torch
 from torch import fx, nn
 
 from .errors import ImportFailure, first_line
-from .onnx_source import SOURCE_STACK, attr_path, set_attr
+from .onnx_source import SOURCE_STACK, attr_path, in_attention, set_attr
 from .trace import BATCHES, trace
 
 _TRIES = 64     # weight, bias, head and input assignments checked per attention, at most
@@ -32,6 +32,7 @@ class _Refused(Exception):
 
 def collapse_attention(gm: fx.GraphModule, input_shapes: list[tuple]) -> fx.GraphModule:
     """`gm` with every taken-apart nn.MultiheadAttention replaced by one batch-first call of it."""
+    _unshare(gm)
     regions = _regions(gm)
     if not regions:
         return gm
@@ -49,6 +50,33 @@ def collapse_attention(gm: fx.GraphModule, input_shapes: list[tuple]) -> fx.Grap
     return gm
 
 
+def _attention_of(node) -> str | None:
+    return next((path for path, cls in node.meta.get(SOURCE_STACK) or () if in_attention([(path, cls)])), None)
+
+
+def _unshare(gm: fx.GraphModule):
+    """An operation the exporter shares between two attention modules (torch.onnx computes
+    x.transpose(0, 1) of one x once for both) is given to each, so each is whole on its own."""
+    def copy_for(node, path, stack, made):
+        if node not in made:
+            inputs = {a: copy_for(a, path, stack, made) if _attention_of(a) == path else a for a in node.all_input_nodes}
+            with gm.graph.inserting_after(node):
+                made[node] = gm.graph.node_copy(node, lambda a: inputs[a])
+            made[node].meta = {**node.meta, SOURCE_STACK: stack}
+        return made[node]
+
+    for node in list(gm.graph.nodes):
+        own = _attention_of(node)
+        if own is None:
+            continue
+        made: dict = {}    # the other module's path -> {node: its copy for that module}
+        for user in list(node.users):
+            theirs = _attention_of(user)
+            if theirs is not None and theirs != own:
+                copy = copy_for(node, own, user.meta[SOURCE_STACK], made.setdefault(theirs, {}))
+                user.replace_input_with(node, copy)
+
+
 def _regions(gm: fx.GraphModule) -> list[tuple[str, list, list]]:
     """(module path, the scopes around it, its nodes in graph order) for each call of an
     nn.MultiheadAttention; two calls of one module are two connected parts of its nodes."""
@@ -57,7 +85,7 @@ def _regions(gm: fx.GraphModule) -> list[tuple[str, list, list]]:
     for node in gm.graph.nodes:
         stack = node.meta.get(SOURCE_STACK) or ()
         for i, (path, cls) in enumerate(stack):
-            if isinstance(cls, type) and issubclass(cls, nn.MultiheadAttention):
+            if in_attention([(path, cls)]):
                 by_path.setdefault(path, []).append(node)
                 enclosing.setdefault(path, list(stack[:i]))
                 break
@@ -87,7 +115,32 @@ def _connected(nodes: list) -> list[list]:
     return list(parts.values())
 
 
+def _with_its_constants(gm: fx.GraphModule, nodes: list) -> list:
+    """`nodes` and the operations on weights alone that only they use (torch.onnx splits the
+    packed projection of cross-attention outside the module's scope)."""
+    inside = set(nodes)
+    constant: dict = {}
+
+    def of_weights(n) -> bool:
+        if n not in constant:
+            constant[n] = n.op == "get_attr" or (n.op in ("call_function", "call_method") and
+                                                 bool(n.all_input_nodes) and
+                                                 all(of_weights(a) for a in n.all_input_nodes))
+        return constant[n]
+
+    grown = True
+    while grown:
+        grown = False
+        for n in list(inside):
+            for a in n.all_input_nodes:
+                if a not in inside and a.op != "get_attr" and of_weights(a) and all(u in inside for u in a.users):
+                    inside.add(a)
+                    grown = True
+    return [n for n in gm.graph.nodes if n in inside]
+
+
 def _collapse(gm: fx.GraphModule, runs, path: str, enclosing: list, nodes: list):
+    nodes = _with_its_constants(gm, nodes)
     inside = set(nodes)
     externals = list(dict.fromkeys(a for n in nodes for a in n.all_input_nodes if a not in inside))
     results = [n for n in nodes if isinstance(runs[0].get(n.name), torch.Tensor) and
@@ -113,7 +166,8 @@ def _collapse(gm: fx.GraphModule, runs, path: str, enclosing: list, nodes: list)
         raise _Refused("its keys or values have another size than its queries (kdim, vdim), which is not read yet")
     want, given = _reference(gm, runs, nodes, externals, result, inputs)
     layer = _fit(gm, runs, nodes, externals, embed, want, given)
-    if layer is None and _holds_a_mask(gm, externals, embed):
+    if layer is None and _holds_a_mask(runs, [n for n in [*externals, *nodes]
+                                              if n.op == "get_attr" or not _reaches_input(n)], embed):
         raise _Refused("it takes a mask (attn_mask or key_padding_mask), which the designer's attention block does "
                        "not apply")
     if layer is None:
@@ -123,12 +177,25 @@ def _collapse(gm: fx.GraphModule, runs, path: str, enclosing: list, nodes: list)
     _replace(gm, path, enclosing, nodes, result, [inputs[i] for i in order], mha)
 
 
-def _holds_a_mask(gm, externals, embed: int) -> bool:
+def _holds_a_mask(runs, weights: list, embed: int) -> bool:
     """Whether the part uses a constant that is no projection weight or bias (a mask the
-    exporter wrote into the file)."""
+    exporter wrote into the file, or one made from the module's buffers)."""
     shapes = {(3 * embed, embed), (embed, 3 * embed), (embed, embed), (3 * embed,), (embed,)}
-    return any(e.op == "get_attr" and _attr(gm, e.target).numel() > 1 and tuple(_attr(gm, e.target).shape) not in shapes
-               for e in externals)
+    values = [runs[0].get(n.name) for n in weights]
+    return any(isinstance(v, torch.Tensor) and v.numel() > 1 and tuple(v.shape) not in shapes for v in values)
+
+
+def _reaches_input(node) -> bool:
+    """Whether a value depends on the network's input."""
+    seen, todo = set(), [node]
+    while todo:
+        n = todo.pop()
+        if n.op == "placeholder":
+            return True
+        if n not in seen:
+            seen.add(n)
+            todo.extend(n.all_input_nodes)
+    return False
 
 
 def _batch_first(runs, node) -> bool:

@@ -44,6 +44,15 @@ class _Unsupported(Exception):
     pass
 
 
+class _Outputs(list):
+    """The values of a node with several outputs, in the order of its output names."""
+
+
+def in_attention(stack) -> bool:
+    """Whether an operation ran inside an nn.MultiheadAttention (which attention.py puts back whole)."""
+    return any(isinstance(cls, type) and issubclass(cls, nn.MultiheadAttention) for _, cls in stack)
+
+
 class Builder:
     """A new GraphModule being written node by node, its layers placed at the module paths the
     source recorded (`scope(node)` says which), its constants made parameters where used."""
@@ -293,6 +302,12 @@ def _convert(b: Builder, node):
                     joined.meta["size"] = "seq"
             return joined
         return b.function(node, torch.cat, [[b.value(n) for n in ins], a.get("axis", 0)])
+    if op == "Split":
+        sizes = _ints(b.const(ins[1])) if len(ins) > 1 and ins[1] and b.const(ins[1]) is not None else a.get("split")
+        if not sizes:
+            raise _Unsupported("a split into parts the file does not size")
+        whole = b.function(node, torch.split, [x, list(sizes), a.get("axis", 0)])
+        return _Outputs(b.function(node, operator.getitem, [whole, i]) for i in range(len(sizes)))
     if op == "Flatten":
         return b.function(node, torch.flatten, [x, a.get("axis", 1)])
     if op == "Reshape":
@@ -475,7 +490,10 @@ def onnx_module(path: Path):
         except Exception as exc:  # noqa: BLE001
             problems.append(f"{node.op_type} node {node.name}: cannot be imported ({first_line(exc)})")
             continue
-        b.env[node.output[0]] = result
+        if isinstance(result, _Outputs):
+            b.env.update(zip(node.output, result))
+        else:
+            b.env[node.output[0]] = result
     if problems:
         raise ImportFailure(problems)
     from .attention import collapse_attention

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from .errors import ImportFailure
 from .hierarchy import CONTAINERS
-from .onnx_source import Builder, attr_path, class_named, set_attr
+from .onnx_source import Builder, attr_path, class_named, in_attention, set_attr
 
 
 class _Unsupported(Exception):
@@ -67,6 +67,8 @@ def _convert(b: _ProgramBuilder, node: fx.Node, weight):
         return b.module(node, _layer_with(layer, weight=w, bias=bias), [x])
     if packet == "linear":
         w, bias = weight(raw[1]), weight(_arg(raw, 2))
+        if w is None and in_attention(b.scope(node)[1]):   # cross-attention's split projection: put back whole
+            return b.function(node, F.linear, _operands(b, args))
         if w is None:
             raise _Unsupported("a linear layer whose weights are computed")
         return b.module(node, _layer_with(nn.Linear(w.shape[1], w.shape[0], bias is not None), weight=w,
