@@ -178,17 +178,24 @@ def resolve_function(name: str):
                 "truediv": lambda a, b: a / b, "floordiv": lambda a, b: a // b, "matmul": lambda a, b: a @ b,
                 "neg": lambda a: -a, "pow": lambda a, b: a ** b, "getitem": lambda a, b: a[b],
                 "mod": lambda a, b: a % b}[attr]
-    if name == "torchvision.models.swin_transformer.shifted_window_attention":
-        from torchvision.models import swin_transformer
-        return swin_transformer.shifted_window_attention
     raise ValueError(f"{name!r} is not a torch function")
+
+
+def torchvision_function(name: str):
+    """One of the torchvision functions the allow-list names (torchvision is imported only
+    where a document names one), or ValueError."""
+    if name not in _TORCHVISION_FUNCTIONS:
+        raise ValueError(f"{name!r} is not a torchvision function the designer knows")
+    import importlib
+    space, _, attr = name.rpartition(".")
+    return getattr(importlib.import_module(space), attr)
 
 
 def function_named(name: str):
     """The function (or, for `Tensor.x`, the method name) a document's `name` stands for,
     or ValueError saying why not."""
     if name in _TORCHVISION_FUNCTIONS:
-        return resolve_function(name)    # torchvision is imported only where a document names one
+        return torchvision_function(name)
     f = _function_table().get(name) if isinstance(name, str) else None
     if f is None:
         raise ValueError(f"{name!r} is not a torch, torch.nn.functional, Tensor or operator function")
@@ -205,7 +212,7 @@ def function_name(f) -> str | None:
         if g is f:
             return name
     name = f"{getattr(f, '__module__', None)}.{getattr(f, '__name__', None)}"
-    if name in _TORCHVISION_FUNCTIONS and resolve_function(name) is f:
+    if name in _TORCHVISION_FUNCTIONS and torchvision_function(name) is f:
         return name
     return None
 
@@ -239,6 +246,8 @@ class TorchFunction(nn.Module):
     holds (the batch size read off input `batch_from`: ViT's class token, which has none, is
     expanded to the batch of the image); `pick` takes one item of a tuple result."""
 
+    resolve = staticmethod(resolve_function)
+
     def __init__(self, function: str, args: list, kwargs: dict, pick: int = -1, batch_from: int = 0):
         super().__init__()
         self.function = function
@@ -246,7 +255,7 @@ class TorchFunction(nn.Module):
         self.kwargs = kwargs
         self.pick = pick
         self.batch_from = batch_from     # the input whose first axis is the batch
-        self._f = resolve_function(function)
+        self._f = self.resolve(function)
 
     def forward(self, *xs):
         batch = xs[self.batch_from].shape[0] if xs[self.batch_from].dim() else 1
@@ -257,3 +266,11 @@ class TorchFunction(nn.Module):
         else:
             out = self._f(*args, **kwargs)
         return out[self.pick] if self.pick >= 0 else out
+
+
+class TorchvisionFunction(TorchFunction):
+    """A TorchFunction calling one of the torchvision functions the allow-list names (Swin's
+    shifted_window_attention, which torch.fx keeps whole and which folds the batch into its
+    windows, so it stays one block)."""
+
+    resolve = staticmethod(torchvision_function)

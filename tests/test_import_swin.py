@@ -128,3 +128,14 @@ def test_whole_numbers_are_a_fixed_buffer_and_input_kinds_are_written_plainly():
         Graph().add_node("TorchFunction", {"unbatched": "one"})
     with pytest.raises(ParamError, match=r"^dtypes: '1:int65' is not a list of inputs like 1:int64$"):
         Graph().add_node("TorchFunction", {"dtypes": "1:int65"})
+
+
+def test_the_python_export_of_an_imported_swin_block_says_it_needs_torchvision(tmp_path):
+    from designer.compile.errors import ExportError
+    from designer.compile.export import export_python
+    torch.manual_seed(0)
+    imported = import_network(swin.ShiftedWindowAttention(8, [4, 4], [0, 0], 2).eval(), (8, 8, 8))
+    with pytest.raises(ExportError, match=r"^the Python export writes torch alone, and torchvision\.models\."
+                                          r"swin_transformer\.shifted_window_attention is torchvision's: "
+                                          r"export to \.pt2 instead$"):
+        export_python(imported.graph, tmp_path / "swin.py")

@@ -203,6 +203,9 @@ SUPPORT_SOURCE = {
 
 
 def constructor(module: nn.Module) -> Call:
+    if isinstance(module, layers.TorchvisionFunction):
+        raise ExportError(f"the Python export writes torch alone, and {module.function} is torchvision's: "
+                          "export to .pt2 instead")
     writer = _WRITERS.get(type(module))
     if writer is None:
         raise ExportError(f"the Python export does not know how to write a {type(module).__name__} layer")

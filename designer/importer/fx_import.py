@@ -24,7 +24,10 @@ def _scope(node: fx.Node, module: nn.Module, leaf: bool) -> tuple:
         out, path = [], ""
         for part in parts:
             path = f"{path}.{part}" if path else part
-            out.append((path, type(module.get_submodule(path))))
+            owner = module.get_submodule(path)
+            if node.op == "get_attr" and not any(True for _ in owner.children()):
+                break   # a layer whose weights are read, not called (Swin's qkv): they belong to its caller
+            out.append((path, type(owner)))
         return tuple(out)
     return ()
 

@@ -178,8 +178,9 @@ register(BlockSpec("TorchModule", "Dense",
 # ---- any torch tensor function -------------------------------------------------------------------------
 
 def _build_function(p):
-    from designer.layers import TorchFunction
-    return TorchFunction(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"],
+    from designer.layers import TorchFunction, TorchvisionFunction
+    kind = TorchvisionFunction if p["function"].startswith("torchvision.") else TorchFunction
+    return kind(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"],
                          p["batch_from"])
 
 
