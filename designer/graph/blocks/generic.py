@@ -180,8 +180,7 @@ register(BlockSpec("TorchModule", "Dense",
 def _build_function(p):
     from designer.layers import TorchFunction, TorchvisionFunction
     kind = TorchvisionFunction if p["function"].startswith("torchvision.") else TorchFunction
-    return kind(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"],
-                         p["batch_from"])
+    return kind(p["function"], json.loads(p["args"]), json.loads(p["kwargs"]), p["pick"], p["batch_from"])
 
 
 @lru_cache(maxsize=4096)
