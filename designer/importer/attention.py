@@ -302,7 +302,8 @@ def _replace(gm, path, enclosing, nodes, result, qkv, mha):
     """One call of `mha` at `path` where the part was; the part's layers and tensors go."""
     target = attr_path(path)
     modules = {n.target for n in nodes if n.op == "call_module"}
-    with gm.graph.inserting_after(result):
+    order = {n: i for i, n in enumerate(gm.graph.nodes)}
+    with gm.graph.inserting_after(max([result, *qkv], key=order.__getitem__)):
         call = gm.graph.call_module(target, tuple(qkv), {"need_weights": False})
         with gm.graph.inserting_after(call):
             value = gm.graph.call_function(operator.getitem, (call, 0))
