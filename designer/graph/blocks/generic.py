@@ -216,8 +216,9 @@ def _function_summary(p) -> str:
 
 
 register(BlockSpec("TorchFunction", "Dense",
-                   "A torch tensor function (torch.X, F.X, Tensor.X, operator.X) with its "
-                   "arguments as JSON: {\"in\": k} is the k-th input, {\"batch\": k} k times the batch size.",
+                   "A torch tensor function (torch.X, F.X, Tensor.X, operator.X; or torchvision's Swin "
+                   "shifted_window_attention) with its arguments as JSON: {\"in\": k} is the k-th input, "
+                   "{\"batch\": k} k times the batch size.",
                    (_Named("function", "str", "torch.flatten", "The function's name."),
                     _Json("args", "str", '[{"in": 0}, 1]', "Positional arguments, a JSON list."),
                     _Json("kwargs", "str", "{}", "Keyword arguments, a JSON object."),
