@@ -5,8 +5,8 @@ incoming shapes:
 
 * valid draws: the analysis accepts them, and the module `spec.build` makes
   (on the meta device, so sizes can be large) has the analysed output shape and
-  parameter count; Conv2d, ConvTranspose2d and Linear also have the analysed
-  multiply-adds, counted by torch's FlopCounterMode. Composites (Inception,
+  parameter count; Conv2d, ConvTranspose2d, Linear and the generic TorchModule and
+  TorchFunction also have the analysed multiply-adds, counted by torch's FlopCounterMode. Composites (Inception,
   Residual) are run node by node through their inside, and also compared with
   an independent reference written here from the papers (and torchvision's
   BasicBlock/Bottleneck for residual blocks with batch norm).
@@ -585,7 +585,7 @@ def test_valid_parameters_match_the_torch_module(block_type, data):
         for port, y in outs.items():
             assert tuple(y.shape) == (BATCH, *info.out_shapes[port]), (params, in_shapes)
         assert numel == info.params, (params, in_shapes)
-        if block_type in ("Conv2d", "ConvTranspose2d", "Linear"):
+        if block_type in ("Conv2d", "ConvTranspose2d", "Linear", "TorchModule", "TorchFunction"):
             module = spec.build(node_params, info.in_shapes)
             assert _macs_by_torch(module, tensors["in"], lambda m, x: m(x)) == info.macs
         if block_type in ("Inception", "Residual"):

@@ -74,6 +74,16 @@ def test_swin_blocks_v1_and_v2_with_patch_merging_import_exactly():
         assert "torchvision.models.swin_transformer.shifted_window_attention" in functions
 
 
+def test_the_window_attention_counts_the_multiply_adds_torch_counts():
+    from torch.utils.flop_counter import FlopCounterMode
+    torch.manual_seed(0)
+    source = swin.ShiftedWindowAttention(8, [4, 4], [2, 2], 2)
+    doc = imports_exactly(source, (8, 8, 8))
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        source(torch.randn(2, 8, 8, 8))
+    assert doc.analyze().macs == counter.get_total_flops() // 2 // 2 > 0
+
+
 def test_a_maxvit_layer_imports_exactly():
     torch.manual_seed(0)
     source = maxvit.MaxVitLayer(8, 16, squeeze_ratio=0.25, expansion_ratio=4, stride=2,

@@ -2,7 +2,8 @@
 (TorchModule) and any torch tensor function (TorchFunction), each named by an allow-list so a
 document can never name other code. Their constructor or call arguments are JSON text, editable
 in the inspector; their shape and parameter count come from a forward pass on the meta device
-(no memory, no arithmetic), remembered per arguments and input shapes.
+(no memory, no arithmetic; multiply-adds counted by torch's FlopCounterMode as it runs),
+remembered per arguments and input shapes.
 
 Arguments are written as JSON with a few markers: {"in": k} is the k-th input tensor,
 {"batch": k} is k times the batch size, {"slice": [a, b, c]} a slice, {"tuple": [...]} a tuple.
@@ -119,6 +120,15 @@ def _result_shape(y, what: str, unbatched: bool = False) -> tuple:
     return tuple(y.shape[1:])
 
 
+def _counted(run, unbatched: bool):
+    """run() under torch's FlopCounterMode: (its result, multiply-adds per sample; a result computed
+    from parameters alone is computed once, as for a batch of one)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        y = run()
+    return y, counter.get_total_flops() // 2 // (1 if unbatched else META_BATCH)
+
+
 def _refusal(exc) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -145,19 +155,20 @@ def _layer_on_meta(name: str, kwargs_json: str, ins: tuple, unbatched: str = "",
         else:
             weights += p.numel()
     module.eval()
+    kinds = {"unbatched": unbatched, "dtypes": dtypes}
+    alone = _all_unbatched(kinds, len(ins))
     try:
         with torch.no_grad():
-            kinds = {"unbatched": unbatched, "dtypes": dtypes}
-            y = module(*_meta_inputs(dict(enumerate(ins)), kinds))
+            y, macs = _counted(lambda: module(*_meta_inputs(dict(enumerate(ins)), kinds)), alone)
     except Exception as exc:  # noqa: BLE001
         raise ShapeError(f"{name} cannot take {' and '.join(fmt_shape(s) for s in ins)}: {_refusal(exc)}") from None
-    return _result_shape(y, name, _all_unbatched(kinds, len(ins))), weights, biases
+    return _result_shape(y, name, alone), weights, biases, macs
 
 
 def _module_infer(p, ins):
-    out, w, b = _layer_on_meta(p["layer"], p["kwargs"], tuple(tuple(s) for s in ins.values()),
-                               p.get("unbatched", ""), p.get("dtypes", ""))
-    return Inference({"out": out}, weights=w, biases=b,
+    out, w, b, macs = _layer_on_meta(p["layer"], p["kwargs"], tuple(tuple(s) for s in ins.values()),
+                                     p.get("unbatched", ""), p.get("dtypes", ""))
+    return Inference({"out": out}, weights=w, biases=b, macs=macs,
                      shape_formula=f"{fmt_shape(next(iter(ins.values())))} → {fmt_shape(out)} "
                                    f"(torch's {p['layer']} on the meta device)",
                      param_formula=f"{count(w + b)} (counted by torch)", weight_formula=str(w) if w else "")
@@ -192,20 +203,21 @@ def _function_on_meta(function: str, args: str, kwargs: str, pick: int, batch_fr
     layer = _build_function({"function": function, "args": args, "kwargs": kwargs, "pick": pick,
                              "batch_from": batch_from})
     kinds = {"unbatched": unbatched, "dtypes": dtypes}
+    alone = _all_unbatched(kinds, len(ins))
     try:
         with torch.no_grad():
-            y = layer(*_meta_inputs(dict(enumerate(ins)), kinds))
+            y, macs = _counted(lambda: layer(*_meta_inputs(dict(enumerate(ins)), kinds)), alone)
     except Exception as exc:  # noqa: BLE001
         shapes = " and ".join(fmt_shape(s) for s in ins) or "no input"
         raise ShapeError(f"{function} cannot take {shapes}: {_refusal(exc)}") from None
-    return _result_shape(y, function, _all_unbatched(kinds, len(ins)))
+    return _result_shape(y, function, alone), macs
 
 
 def _function_infer(p, ins):
     shapes = tuple(tuple(s) for s in ins.values())
-    out = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], p["batch_from"], shapes,
-                            p.get("unbatched", ""), p.get("dtypes", ""))
-    return Inference({"out": out}, macs=0,
+    out, macs = _function_on_meta(p["function"], p["args"], p["kwargs"], p["pick"], p["batch_from"], shapes,
+                                  p.get("unbatched", ""), p.get("dtypes", ""))
+    return Inference({"out": out}, macs=macs,
                      shape_formula=f"{' and '.join(fmt_shape(s) for s in shapes)} → {fmt_shape(out)} "
                                    f"(torch's {p['function']} on the meta device)")
 
