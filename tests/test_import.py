@@ -295,6 +295,19 @@ def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
 ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "vit_b_16"]
 
 
+def attention_blocks(graph) -> list:
+    """The MultiheadAttention blocks of a document, one per definition for shared composites."""
+    return [n for g in [graph, *(c.graph for c in graph.composites.values())] for n in g.nodes.values()
+            if n.type == "MultiheadAttention"]
+
+
+def _check_attention(name, graph):
+    """ViT's exported attention comes back as the one MultiheadAttention block of its shared encoder block."""
+    if name.startswith("vit"):
+        assert len(graph.composites) == 1
+        assert [b.params["num_heads"] for b in attention_blocks(graph)] == [12]
+
+
 @pytest.mark.heavy   # minutes: CI runs them after the suite (.ci/run)
 @pytest.mark.parametrize("name", ONNX_MODELS)
 def test_torchvision_models_through_onnx_compute_the_same(tmp_path, name):
@@ -304,6 +317,7 @@ def test_torchvision_models_through_onnx_compute_the_same(tmp_path, name):
     doc = designer.import_model(path)
     assert doc.analyze().output_shapes == {"out": (1000,)}
     assert len(doc.graph.composites) > 0
+    _check_attention(name, doc.graph)
     assert outputs_agree(source, doc, (3, 224, 224)) <= 1e-4
 
 
@@ -317,7 +331,9 @@ def test_torchvision_models_through_torch_export_compute_the_same(tmp_path, name
     torch.export.save(program, str(tmp_path / f"{name}.pt2"))
     doc = designer.import_model(tmp_path / f"{name}.pt2")
     assert doc.analyze().total_params == sum(p.numel() for p in source.parameters())
+    assert doc.analyze().output_shapes == {"out": (1000,)}
     assert len(doc.graph.composites) > 0
+    _check_attention(name, doc.graph)
     assert outputs_agree(source, doc, (3, 224, 224)) <= 1e-4
 
 

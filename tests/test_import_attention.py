@@ -12,6 +12,7 @@ from torch import nn
 
 import designer
 from designer.importer import ImportFailure, import_network
+from tests.test_import import attention_blocks
 
 
 def _onnx(module, shape, path):
@@ -117,8 +118,7 @@ def test_exported_attention_comes_back_as_one_block_and_computes_the_same(export
     a = doc.analyze()
     assert a.ok, a.errors
     attention = [m for m in source.modules() if isinstance(m, nn.MultiheadAttention)]
-    blocks = [n for g in [doc.graph, *(c.graph for c in doc.graph.composites.values())]
-              for n in g.nodes.values() if n.type == "MultiheadAttention"]
+    blocks = attention_blocks(doc.graph)
     # one block per attention module; with shared definitions (ViT's encoder blocks) one per definition
     assert len(blocks) == (1 if case == "vit" else len(attention))
     assert {b.params["num_heads"] for b in blocks} == {m.num_heads for m in attention}
