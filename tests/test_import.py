@@ -285,11 +285,26 @@ def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
     from onnx import TensorProto, helper
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
-    graph = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="erf_1")], "g", [x], [y])
+    # what uses the refused value (the Relu) is not refused again: one sentence per cause
+    graph = helper.make_graph([helper.make_node("Erf", ["x"], ["e"], name="erf_1"),
+                               helper.make_node("Relu", ["e"], ["y"], name="relu_1")], "g", [x], [y])
     onnx.save(helper.make_model(graph), str(tmp_path / "erf.onnx"))
     with pytest.raises(ImportFailure) as info:
         import_network(tmp_path / "erf.onnx")
     assert info.value.problems == ["Erf node erf_1: cannot be imported because the ONNX operator Erf is not read yet"]
+
+
+def test_a_pt2_operation_the_reader_lacks_is_named_once(tmp_path):
+    class Spectrum(nn.Module):
+        def forward(self, x):
+            return torch.fft.fft(x).real.flatten(1) + 1
+
+    program = torch.export.export(Spectrum(), (torch.randn(2, 4, 4),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+    torch.export.save(program, str(tmp_path / "spectrum.pt2"))
+    with pytest.raises(ImportFailure) as info:
+        import_network(tmp_path / "spectrum.pt2")
+    assert info.value.problems == ["fft_fft: cannot be imported because the operation aten.fft_fft is not read yet"]
 
 
 ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "vit_b_16"]

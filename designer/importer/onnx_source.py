@@ -415,6 +415,8 @@ def _operand(b: Builder, name: str):
         if isinstance(v, torch.Tensor):
             return v.item() if v.numel() == 1 else _ints(v) if not v.is_floating_point() else v
         return v
+    if name not in b.consts:
+        raise _Unsupported(f"the value {name!r} is used before it is made")
     t = b.consts[name]
     if t.numel() == 1:
         return t.item()
@@ -480,15 +482,21 @@ def onnx_module(path: Path):
         if b.batch is None and inp.type.tensor_type.shape.dim[0].dim_param:
             b.batch = inp.type.tensor_type.shape.dim[0].dim_param
     problems = []
+    lost: set[str] = set()     # values of nodes already refused: what uses them is not refused again
     for node in model.graph.node:
+        if lost.intersection(node.input):
+            lost.update(node.output)
+            continue
         b.stack = {p: (p, c) for p, c in b.scope(node)[1]}
         try:
             result = _convert(b, node)
         except _Unsupported as exc:
             problems.append(f"{node.op_type} node {node.name}: cannot be imported because {exc}")
+            lost.update(node.output)
             continue
         except Exception as exc:  # noqa: BLE001
             problems.append(f"{node.op_type} node {node.name}: cannot be imported ({first_line(exc)})")
+            lost.update(node.output)
             continue
         if isinstance(result, _Outputs):
             b.env.update(zip(node.output, result))

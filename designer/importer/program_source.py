@@ -155,6 +155,7 @@ def program_module(program):
     for node in gm.graph.nodes:
         b.parents.update(path for path, _ in b.scope(node)[1][:-1])
     shapes, problems, outs = [], [], []
+    lost: set[str] = set()
 
     def weight(value):
         return consts.get(value.target) if isinstance(value, fx.Node) and value.op == "get_attr" else None
@@ -172,16 +173,21 @@ def program_module(program):
         elif node.op == "get_attr" or (node.op == "call_module" and not node.users):
             continue    # weights are read where they are used; _guards_fn checks the input and gives nothing
         elif node.op == "call_function":
+            if any(a.name in lost for a in node.all_input_nodes):
+                lost.add(node.name)    # what uses a refused value is not refused again
+                continue
             try:
                 b.env[node.name] = _convert(b, node, weight)
             except _Unsupported as exc:
                 problems.append(f"{node.name}: cannot be imported because {exc}")
+                lost.add(node.name)
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"{node.name}: cannot be imported ({str(exc).splitlines()[0] if str(exc) else exc})")
+                lost.add(node.name)
         elif node.op == "output":
             result = node.args[0]
             items = list(result) if isinstance(result, (list, tuple)) else [result]
-            outs = [b.env[i.name] for i in items]
+            outs = [b.env.get(i.name) for i in items]   # None where a refused value was
         else:
             problems.append(f"{node.name}: cannot be imported because the program calls a submodule ({node.target})")
     if problems:
