@@ -294,17 +294,21 @@ def test_an_onnx_operator_the_reader_lacks_is_named(tmp_path):
     assert info.value.problems == ["Erf node erf_1: cannot be imported because the ONNX operator Erf is not read yet"]
 
 
-def test_a_pt2_operation_the_reader_lacks_is_named_once(tmp_path):
-    class Spectrum(nn.Module):
+@pytest.mark.parametrize("tail", ["output", "used"])
+def test_a_pt2_operation_the_reader_lacks_is_named_once(tmp_path, tail):
+    """Once, whether the network returns its value (that ended in a KeyError) or uses it further."""
+    class Scaled(nn.Module):
         def forward(self, x):
-            return torch.fft.fft(x).real.flatten(1) + 1
+            y = torch.special.erfcx(x)
+            return y if tail == "output" else y.flatten(1) + 1
 
-    program = torch.export.export(Spectrum(), (torch.randn(2, 4, 4),),
+    program = torch.export.export(Scaled(), (torch.randn(2, 4, 4),),
                                   dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
-    torch.export.save(program, str(tmp_path / "spectrum.pt2"))
+    torch.export.save(program, str(tmp_path / "scaled.pt2"))
     with pytest.raises(ImportFailure) as info:
-        import_network(tmp_path / "spectrum.pt2")
-    assert info.value.problems == ["fft_fft: cannot be imported because the operation aten.fft_fft is not read yet"]
+        import_network(tmp_path / "scaled.pt2")
+    assert info.value.problems == ["special_erfcx: cannot be imported because the operation aten.special_erfcx is "
+                                   "not read yet"]
 
 
 ONNX_MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "vit_b_16"]
