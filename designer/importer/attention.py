@@ -59,7 +59,8 @@ def _unshare(gm: fx.GraphModule):
     x.transpose(0, 1) of one x once for both) is given to each, so each is whole on its own."""
     def copy_for(node, path, stack, made):
         if node not in made:
-            inputs = {a: copy_for(a, path, stack, made) if _attention_of(a) == path else a for a in node.all_input_nodes}
+            inputs = {a: copy_for(a, path, stack, made) if _attention_of(a) == path else a
+                      for a in node.all_input_nodes}
             with gm.graph.inserting_after(node):
                 made[node] = gm.graph.node_copy(node, lambda a: inputs[a])
             made[node].meta = {**node.meta, SOURCE_STACK: stack}

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from .errors import ImportFailure
 from .hierarchy import CONTAINERS
-from .onnx_source import Builder, attr_path, class_named, in_attention, set_attr
+from .onnx_source import Builder, class_named, in_attention
 
 
 class _Unsupported(Exception):
