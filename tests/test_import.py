@@ -14,6 +14,7 @@ from torch import fx, nn
 
 import designer
 from designer.__main__ import main
+from designer.document import Document
 from designer.graph.errors import GraphFileError
 from designer.graph.fileformat import loads
 from designer.importer import ImportFailure, import_network
@@ -138,6 +139,39 @@ def test_a_node_that_cannot_be_mapped_is_named_in_words():
     assert info.value.problems == [
         "secret_op(…) in the network: cannot be imported because test_import.secret_op is not a torch, "
         "torch.nn.functional, Tensor or operator function"]
+
+
+class _LinearInside(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.lin(x) * 2
+
+
+class _FiveAxes(nn.Module):
+    """A tensor of five axes besides the batch enters a submodule (an Input block holds four)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = _LinearInside()
+
+    def forward(self, x):
+        return self.inner(x.reshape(x.shape[0], 2, 2, 2, 2, 4)).flatten(1)
+
+
+def test_a_tensor_of_more_axes_than_a_block_holds_is_said_in_words(capsys):
+    source = _FiveAxes().eval()
+    imported = import_network(source, (4, 4, 4))
+    assert "inner: drawn as its layers, not as one block: a tensor of more than 4 axes besides the " \
+           "batch enters it" in imported.notes
+    assert not imported.graph.composites
+    document = Document(imported.graph, imported.weights)
+    assert outputs_agree(source, document, (4, 4, 4)) <= 1e-6
+    with pytest.raises(ImportFailure) as info:
+        import_network(nn.Flatten(), (2, 2, 2, 2, 2))
+    assert str(info.value) == "an input of 5 axes besides the batch ([2, 2, 2, 2, 2]): a network drawn here takes 1 to 4"
 
 
 def test_sources_that_cannot_be_read_say_why():

@@ -35,11 +35,15 @@ def run(args) -> int:
         imported = import_network(args.source, shape, args.weights)
         notes = imported.notes
         document = Document(imported.graph, imported.weights)
-        document.save(args.output)
     except ImportFailure as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except GraphError as exc:     # a drawing the blocks cannot hold: said as the import's problem
+        print(f"error: cannot import {args.source}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        document.save(args.output)
     except (GraphError, OSError) as exc:
         print(f"error: cannot write {args.output}: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from designer.compile.compiler import _reserved
 from .errors import ImportFailure
 from .fx_convert import (ALIASES, Unmappable, absorbed_parameters, function_block, function_name_of, is_tensor,
                          layer_norm_block, module_block, parameter_block)
-from .hierarchy import build_document, choose_composites
+from .hierarchy import MOST_AXES, WideBoundary, build_document, choose_composites
 from .trace import trace
 
 
@@ -105,7 +105,7 @@ def import_module(module: nn.Module, input_shapes: list[tuple], title: str = "",
             problems.append(f"{_where(node, scope)}: cannot be imported because {exc}")
             continue
         if block.type == "TorchFunction":
-            notes.append(f"{_where(node, scope)}: kept as a {block.params['function']} block")
+            notes.append(f"{_where(node, scope)}: kept as a generic {block.params['function']} block")
         elif block.type == "TorchModule":
             notes.append(f"{_where(node, scope)}: kept as a generic {block.params['layer']} block")
         blocks.append(block)
@@ -123,8 +123,15 @@ def import_module(module: nn.Module, input_shapes: list[tuple], title: str = "",
         return shape if key in t.unbatched else shape[1:]
 
     composites = choose_composites([b.scope for b in blocks], module)
-    graph, weights = build_document(blocks, inputs, outputs, producer_of, composites, _reserved,
-                                    title or type(module).__name__, shape_of)
+    while True:
+        try:
+            graph, weights = build_document(blocks, inputs, outputs, producer_of, composites, _reserved,
+                                            title or type(module).__name__, shape_of)
+            break
+        except WideBoundary as exc:   # drawn as its layers in the graph around it instead
+            composites -= exc.paths
+            notes.extend(f"{path}: drawn as its layers, not as one block: a tensor of more than "
+                         f"{MOST_AXES} axes besides the batch enters it" for path in sorted(exc.paths))
     analysis = graph.analyze()
     if analysis.errors:
         raise ImportFailure([f"{node_id or 'the network'}: {message}" for node_id, message in analysis.errors])

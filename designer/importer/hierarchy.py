@@ -20,6 +20,8 @@ from designer.graph.errors import UnknownBlockError
 from designer.graph.layout import layout_ops
 from designer.graph.model import CompositeDef, Graph, SetComposite, valid_id
 
+from .errors import ImportFailure
+
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
@@ -79,6 +81,17 @@ def choose_composites(scopes: list[tuple], module: nn.Module) -> set[str]:
     return chosen
 
 
+MOST_AXES = 4   # an Input block (a composite's inside included) holds 1 to 4 sizes besides the batch
+
+
+class WideBoundary(Exception):
+    """Composites a tensor of more axes than an Input block holds would enter: `paths`."""
+
+    def __init__(self, paths: set[str]):
+        self.paths = paths
+        super().__init__(", ".join(sorted(paths)))
+
+
 @dataclass
 class _Box:
     """The top level or one composite's inside, while it is drawn."""
@@ -114,6 +127,9 @@ def build_document(blocks, inputs, outputs, producer_of, composites: set[str], r
     boxes: dict[str, _Box] = {}
     where: dict[str, tuple[_Box, str]] = {}     # fx node name -> (box, node id)
     for name, shape in inputs:
+        if not 1 <= len(shape) <= MOST_AXES:
+            raise ImportFailure(f"an input of {len(shape)} axes besides the batch ({list(shape)}): "
+                                f"a network drawn here takes 1 to {MOST_AXES}")
         nid = _local_id(name, top.taken, reserved)
         top.nodes.append((nid, "Input", {"shape": list(shape), "name": nid}, True))
         where[name] = (top, nid)
@@ -169,6 +185,10 @@ def build_document(blocks, inputs, outputs, producer_of, composites: set[str], r
         for key, (iid, port, fx_name) in box.in_ports.items():
             s_id, s_port = value_at(fx_name, top)
             top_edges.append((s_id, s_port, composite_id[box.path], port))
+    wide = {box.path for box in boxes.values()
+            for _, _, fx_name in box.in_ports.values() if len(shape_of(fx_name)) > MOST_AXES}
+    if wide:
+        raise WideBoundary(wide)
 
     g = Graph()
     names: set = set()
