@@ -65,6 +65,26 @@ def test_a_refused_import_is_one_message(window, qtbot, monkeypatch):
     assert shown == [("Cannot import", "torchvision has no model 'resnet7' (see torchvision.models.list_models())")]
 
 
+def test_a_torchscript_file_from_elsewhere_asks_its_input_shape_and_imports(window, qtbot, monkeypatch, tmp_path):
+    import torch
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+    from designer.ui.import_dialog import ImportDialog, start_import
+    from tests.test_import import _torchscript_file
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(144, 3))
+    path = _torchscript_file(net, (1, 8, 8), tmp_path / "theirs.pt")
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QInputDialog, "getText", lambda _parent, _title, label, **k: (asked.append(label), "1,8,8", True)[1:])
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    dialog._from_file()
+    assert asked == ["Input shape without the batch (C,H,W):"]
+    assert (dialog.source, dialog.input_shape) == (str(path), "1,8,8")
+    start_import(window, dialog.source, dialog.input_shape)
+    qtbot.waitUntil(lambda: window.controller.document.analysis.total_params == 475, timeout=120_000)
+    assert {n.type for n in window.controller.graph.nodes.values()} >= {"Conv2d", "Linear"}
+
+
 def test_the_preset_gallery_has_a_torchvision_section_that_imports_on_open(window, qtbot):
     from designer.ui.preset_gallery import PresetGalleryDialog
     dialog = PresetGalleryDialog(window)

@@ -1,6 +1,7 @@
 """Bring an existing network in: SOURCE is torchvision:NAME (random weights, nothing downloaded),
 path/file.py:Class (built with no arguments; this runs that file), an .onnx file, a torch.export
-.pt2, or a .pt this application exported (files are data: reading them runs no Python). OUT.json
+.pt2, or a TorchScript .pt (files are data: reading them runs no Python; a TorchScript file from
+elsewhere needs --input). OUT.json
 writes the drawing, OUT.pth the drawing with the source's weights. Every other command then takes
 OUT. Exits 2 with one line per problem when the source cannot be imported."""
 from __future__ import annotations
@@ -13,11 +14,12 @@ from designer.graph.errors import GraphError
 
 
 def add_arguments(parser):
-    parser.add_argument("source", help="torchvision:NAME, path/file.py:Class, FILE.onnx, FILE.pt2 or a .pt "
-                        "exported here")
+    parser.add_argument("source", help="torchvision:NAME, path/file.py:Class, FILE.onnx, FILE.pt2 or a "
+                        "TorchScript FILE.pt")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="OUT.json (drawing) or OUT.pth "
                         "(drawing and weights)")
-    parser.add_argument("--input", metavar="C,H,W", help="the input shape (torchvision models know theirs)")
+    parser.add_argument("--input", metavar="C,H,W", help="the input shape (torchvision models and .onnx, .pt2 "
+                        "files know theirs; a .py class and TorchScript need it)")
     parser.add_argument("--weights", metavar="NAME", help="a torchvision source's trained weights, e.g. "
                         "IMAGENET1K_V1 (from torch hub's cache, downloaded there when missing)")
     parser.add_argument("--notes", action="store_true", help="print what was kept as a generic block")

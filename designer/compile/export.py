@@ -22,14 +22,14 @@ import torch
 from torch import fx, nn
 
 from designer.atomic import atomic_folder, atomic_path
+from designer.graph.fileformat import EMBEDDED_DRAWING
 from .checkpoint import require_weights, save_weights_file
 from .compiler import compile_graph
 from .errors import ExportError, first_line
 
 FORMATS = ("torchscript", "program", "state_dict", "onnx", "python")
 BY_SUFFIX = {".pt": "torchscript", ".pt2": "program", ".pth": "state_dict", ".onnx": "onnx", ".py": "python"}
-# the drawing travels inside .pt and .pt2 files under this name: importing one gives the document back
-DRAWING = "network-designer.json"
+DRAWING = EMBEDDED_DRAWING   # the drawing's name inside .pt and .pt2 files
 MESSAGE_LIMIT = 300  # characters of a scripting or exporter error kept in its one line
 
 

@@ -7,6 +7,7 @@ mid-save leaves the old file whole.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from .errors import GraphError, GraphFileError
@@ -17,6 +18,9 @@ from .params import to_json
 FORMAT = "network-designer"
 VERSION = 1
 MAX_NODES = 20000
+# the drawing travels inside exported .pt and .pt2 files (zip archives) under this name: importing
+# one gives the document back; designer.compile.export writes it
+EMBEDDED_DRAWING = "network-designer.json"
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -227,3 +231,13 @@ def load(path) -> Graph:
         return loads(text)
     except GraphFileError as exc:
         raise GraphFileError(f"{path.name}: {exc}") from None
+
+
+def carries_drawing(path) -> bool:
+    """Whether an exported .pt or .pt2 holds the drawing Network Designer puts in (read from the
+    archive's list of files, without torch); False for anything else, a damaged file included."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/extra/" + EMBEDDED_DRAWING) for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False

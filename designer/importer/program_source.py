@@ -56,6 +56,11 @@ def _convert(b: _ProgramBuilder, node: fx.Node, weight):
     args = list(fx.map_arg(node.args, lambda a: b.env.get(a.name, a)))
     raw = list(node.args)
     x = args[0] if args else None
+    if isinstance(node.target, torch._ops.HigherOrderOperator):
+        raise _Unsupported(f"the network branches or loops on the values it computes ({name}), which a "
+                           "drawing cannot")
+    if packet == "convolution" and not _arg(raw, 6, True) and weight(raw[1]) is not None and weight(raw[1]).dim() == 4:
+        packet, raw = "conv2d", raw[:6] + [_arg(raw, 8, 1)]   # a traced Conv2d: convolution, not transposed
     if packet == "conv2d":
         w, bias = weight(raw[1]), weight(_arg(raw, 2))
         stride, padding = _arg(raw, 3, [1, 1]), _arg(raw, 4, [0, 0])
@@ -150,7 +155,8 @@ def program_module(program):
             obj = gm
             for part in node.target.split("."):
                 obj = getattr(obj, part)
-            consts[node.target] = obj.detach()
+            if isinstance(obj, torch.Tensor):     # not the branches of a torch.cond (GraphModules)
+                consts[node.target] = obj.detach()
     b = _ProgramBuilder(consts)
     for node in gm.graph.nodes:
         b.parents.update(path for path, _ in b.scope(node)[1][:-1])
@@ -194,3 +200,38 @@ def program_module(program):
         raise ImportFailure(problems)
     from .attention import collapse_attention
     return collapse_attention(b.finish(outs, "ExportedProgram"), shapes), shapes
+
+
+def torchscript_program(path, shapes: list[tuple] | None):
+    """A TorchScript file written elsewhere as a torch.export program, through torch's converter
+    (a batch of two examples of each input in `shapes`); one sentence when it cannot be had."""
+    import logging
+    import warnings
+    from .errors import first_line
+    if not shapes:
+        raise ImportFailure(f"give the input shape of {path.name} (--input 3,224,224, or input_shape=...): "
+                            "a TorchScript file does not record it")
+    quiet = [logging.getLogger(name) for name in ("torch._export", "torch.export", "torch._dynamo")]
+    levels = [log.level for log in quiet]
+    try:
+        from torch._export.converter import TS2EPConverter
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")    # torch.jit is deprecated from torch 2.14 and says so
+            for log in quiet:
+                log.setLevel(logging.ERROR)
+            script = torch.jit.load(str(path), map_location="cpu")
+            examples = tuple(torch.randn(2, *shape) for shape in shapes)
+            program = TS2EPConverter(script, examples).convert()
+    except Exception as exc:  # noqa: BLE001 - a file written elsewhere: one line
+        raise ImportFailure(f"{path.name}: torch cannot turn this TorchScript into a program to read "
+                            f"({first_line(exc)}); export the model with torch.export (.pt2) or to ONNX "
+                            "(.onnx) instead") from None
+    finally:
+        for log, level in zip(quiet, levels):
+            log.setLevel(level)
+    if any(node.target is torch.ops.aten._local_scalar_dense.default for node in program.graph.nodes):
+        # a traced size (x.size(1) // heads) comes back as a tensor read with .item(): no drawing holds that
+        raise ImportFailure(f"{path.name}: this TorchScript computes sizes as tensors (a traced "
+                            "x.size(...) read back with .item()), which cannot be drawn; export the model "
+                            "with torch.export (.pt2) or to ONNX (.onnx) instead")
+    return program

@@ -68,9 +68,11 @@ def python_class(spec: str):
         raise ImportFailure(f"{cls_name}() cannot be built without arguments: {first_line(exc)}") from None
 
 
-def exported_file(path: Path):
-    """A TorchScript .pt or torch.export .pt2 that Network Designer wrote: the drawing travels
-    inside it, the weights are the file's own. Neither format runs Python when it is read."""
+def exported_file(path: Path, shapes: list[tuple] | None = None):
+    """A TorchScript .pt or torch.export .pt2. One Network Designer wrote carries its drawing, the
+    weights are the file's own; one written elsewhere is read operation by operation (TorchScript
+    through torch.export's converter, which needs `shapes`: the file does not record them).
+    Neither format runs Python when it is read."""
     import warnings
     import torch
     from designer.compile.export import DRAWING
@@ -99,8 +101,14 @@ def exported_file(path: Path):
         graph, weights, notes = import_module(module, shapes, path.stem, copy=False)
         return Imported(graph, weights, notes)
     if not text:
-        raise ImportFailure(f"{path.name} was not written by Network Designer: TorchScript written elsewhere is "
-                            "not read; export the model with torch.export (.pt2) or to ONNX (.onnx) instead")
+        from .fx_import import import_module
+        from .program_source import program_module, torchscript_program
+        program = torchscript_program(path, shapes)
+        module, shapes = program_module(program)
+        graph, weights, notes = import_module(module, shapes, path.stem, copy=False)
+        notes.append(f"{path.name} is TorchScript, which keeps no module hierarchy that can be read back: "
+                     "its layers are drawn side by side, without composites")
+        return Imported(graph, weights, notes)
     try:
         graph = loads(text)
     except GraphFileError as exc:
@@ -145,7 +153,7 @@ def import_source(source, input_shape=None, weights: str | None = None):
             module = python_class(text)
             title = text.rpartition(":")[2]
         elif Path(text).suffix.lower() in (".pt", ".pt2"):
-            return exported_file(Path(text))
+            return exported_file(Path(text), shapes)
         elif Path(text).suffix.lower() == ".onnx":
             from .onnx_source import onnx_module
             if not Path(text).is_file():
@@ -155,7 +163,7 @@ def import_source(source, input_shape=None, weights: str | None = None):
         else:
             suffix = Path(text).suffix.lower()
             raise ImportFailure(f"{text}: import reads torchvision:NAME, file.py:Class, an nn.Module, an .onnx "
-                                f"file, or a .pt or .pt2 written by Network Designer; {suffix or 'this'} files are "
+                                f"file, a TorchScript .pt or a torch.export .pt2; {suffix or 'this'} files are "
                                 "not read")
     else:
         raise ImportFailure(f"cannot import a {type(source).__name__}: give an nn.Module, torchvision:NAME or "

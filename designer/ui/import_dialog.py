@@ -1,8 +1,8 @@
 """File ▸ Import…: bring an existing network in (designer.importer) — a torchvision classifier
 from the list, or a file: a Python module's class (`.py`), an `.onnx` file, a torch.export `.pt2`,
-or a `.pt` this application exported. The import runs on a worker thread (building and tracing a large network takes
-seconds) under a busy indicator; its result opens as a new document, its problems as one
-message."""
+or a TorchScript `.pt` (its input shape asked for unless this application wrote it). The import
+runs on a worker thread (building and tracing a large network takes seconds) under a busy
+indicator; its result opens as a new document, its problems as one message."""
 from __future__ import annotations
 
 import ast
@@ -14,12 +14,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogBut
                                QInputDialog, QLabel, QLineEdit, QProgressDialog, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from designer.graph.fileformat import carries_drawing
 from designer.graph.format import count
 from designer.graph.presets import PRETRAINED_CHOICE, PRETRAINED_WEIGHTS
 from designer.ui.torch_loader import load_torch
 
 FILE_FILTER = ("Networks (*.py *.onnx *.pt2 *.pt);;Python module (*.py);;ONNX (*.onnx);;torch.export (*.pt2);;"
-               "TorchScript exported here (*.pt)")
+               "TorchScript (*.pt)")
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -152,7 +153,7 @@ class ImportDialog(QDialog):
         self.pretrained.setToolTip("The chosen torchvision model with torchvision's trained weights, from torch "
                                    "hub's cache (downloaded there the first time)")
         layout.addWidget(self.pretrained)
-        from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, or a .pt exported here)")
+        from_file = QPushButton("From a &File… (.py class, .onnx, .pt2, TorchScript .pt)")
         from_file.clicked.connect(self._from_file)
         layout.addWidget(from_file)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
@@ -177,16 +178,19 @@ class ImportDialog(QDialog):
                 return
             cls, ok = QInputDialog.getItem(self, "Import", "The network's class (built with no arguments; "
                                            "this runs the file):", classes, len(classes) - 1, False)
-            if not ok:
-                return
-            shape, ok = QInputDialog.getText(self, "Import", "Input shape without the batch (C,H,W):",
-                                             text="3,224,224")
-            if not ok:
-                return
-            self.input_shape = shape
-            self._choose(f"{path}:{cls}")
+            if ok and self._ask_input_shape():
+                self._choose(f"{path}:{cls}")
+        elif path.endswith(".pt") and not carries_drawing(path):   # TorchScript from elsewhere: no shape inside
+            if self._ask_input_shape():
+                self._choose(path)
         else:
             self._choose(path)
+
+    def _ask_input_shape(self) -> bool:
+        shape, ok = QInputDialog.getText(self, "Import", "Input shape without the batch (C,H,W):", text="3,224,224")
+        if ok:
+            self.input_shape = shape
+        return ok
 
 
 def start_import(window, source: str, input_shape=None, weights: str | None = None) -> ImportRunner:
