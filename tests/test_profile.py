@@ -77,7 +77,7 @@ def test_the_text_names_the_largest_batch_as_computed(capsys):
     out = capsys.readouterr().out
     assert "Per layer at batch 4" in out and "c3" in out and "Conv2d" in out
     assert "Largest batch that fits:" in out and "(computed, not tried:" in out
-    assert "estimate: the analysis's activations (61.5 KB per sample) × batch" in out
+    assert "estimate: the analysis's activations (63.0 KB per sample) × batch" in out
 
 
 def test_words_for_what_cannot_be_measured(capsys):
@@ -120,6 +120,10 @@ def test_computed_largest_from_two_batches():
     largest, per_sample, fixed = computed_largest([(1, 1_010_000), (32, 1_320_000)], 100_000_000, 500_000)
     assert (per_sample, fixed) == (10_000, 1_000_000)
     assert largest == (100_000_000 + 500_000 - 1_000_000) // 10_000
+    # two small batches whose peaks are mostly fixed temporaries: the analysis's 40 KB per sample
+    # is taken rather than the 2 KB slope
+    largest, per_sample, _ = computed_largest([(1, 1_010_000), (4, 1_016_000)], 100_000_000, 500_000, 40_000)
+    assert per_sample == 40_000
 
 
 def test_structure_key_follows_what_a_measurement_depends_on():

@@ -20,7 +20,8 @@ def si(n: float) -> str:
 
 
 def nbytes(n: float) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """Bytes in decimal units, as their names say (1 MB = 1,000,000 bytes, as torchinfo counts)."""
+    for unit, scale in (("GB", 10 ** 9), ("MB", 10 ** 6), ("KB", 10 ** 3)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{int(n)} B"

@@ -168,8 +168,9 @@ def largest_text(p: Profile) -> str:
     from designer.graph.format import nbytes
     if p.largest_batch_method == "tried":
         return f"Largest batch that fits: {p.largest_batch:,} (tried: one training step ran; a larger one ran out of memory)"
+    source = "the analysis's estimate, above the measured" if p.per_sample_bytes == p.activation_bytes else "measured"
     return (f"Largest batch that fits: {p.largest_batch:,} (computed, not tried: {nbytes(p.per_sample_bytes)} "
-            f"measured per sample, {nbytes(p.available_bytes)} of RAM available)")
+            f"per sample ({source}), {nbytes(p.available_bytes)} of RAM available)")
 
 
 def as_text(p: Profile) -> str:
@@ -203,15 +204,20 @@ def as_text(p: Profile) -> str:
 
 # ---- memory on this machine -------------------------------------------------------------------------
 
-def computed_largest(measured: list[tuple[int, int]], available: int, held: int) -> tuple[int, int, int]:
+def computed_largest(measured: list[tuple[int, int]], available: int, held: int,
+                     at_least: int = 0) -> tuple[int, int, int]:
     """(largest batch, bytes per sample, fixed bytes) from (batch size, peak bytes) pairs: a line
     through the smallest and the largest batch; the RAM a step may use is what is `available`
-    now plus what the model already `held` (the weights are part of both)."""
+    now plus what the model already `held` (the weights are part of both). Between two small
+    batches the peak is mostly temporary buffers of a fixed size, and the slope can come out far
+    below what a sample keeps: it is taken as `at_least` (the analysis's activations per sample)
+    then."""
     measured = sorted(measured)
     (b0, m0), (b1, m1) = measured[0], measured[-1]
     per_sample = (m1 - m0) // (b1 - b0) if b1 > b0 else 0
     if per_sample <= 0:   # one batch size: what it added to what was held
         per_sample = max(1, (m1 - held) // b1)
+    per_sample = max(per_sample, at_least)
     fixed = max(0, m1 - per_sample * b1)
     largest = max(0, (available + held - fixed) // per_sample)
     return int(largest), int(per_sample), int(fixed)
@@ -537,7 +543,7 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
     for i, size in enumerate(sizes):
         last = i == len(sizes) - 1
         if not run.cuda and measured:
-            predicted = computed_largest(measured, available_ram(), held)
+            predicted = computed_largest(measured, available_ram(), held, run.activation_bytes)
             need = predicted[2] + predicted[1] * size
             if need > RAM_SHARE * (available_ram() + held):
                 notes.append(f"batch {size} was not run: it would need about {nbytes(need)} of RAM "
@@ -621,7 +627,7 @@ def _profile(graph, batch_sizes, device, input_shape, amp, warmup, iterations, n
         result.per_sample_bytes = per
     else:
         available = available_ram()
-        largest, per, fixed = computed_largest(measured, available, held)
+        largest, per, fixed = computed_largest(measured, available, held, run.activation_bytes)
         result.largest_batch, result.per_sample_bytes, result.available_bytes = largest, per, available
         result.largest_peak_bytes = fixed + per * largest
     return result
