@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = {
@@ -45,5 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     return run_app(args.document, screenshot=args.screenshot)
 
 
+def entry() -> int:
+    """The program's entry: main, where a reader that stops reading (`diff a b | head`) ends the
+    output quietly, as other command-line tools do, instead of in a BrokenPipeError."""
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # Python flushes stdout again at exit
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

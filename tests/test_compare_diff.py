@@ -75,6 +75,28 @@ def test_a_composite_is_compared_inside_with_paths():
     assert d.status_of("features") == "changed" and d.status_of("fc") == ""
 
 
+def test_vgg16_to_vgg19_adds_three_convolutions_with_their_activations(capsys):
+    """Must show 1 on the real presets, against torchvision's own counts."""
+    import torchvision.models as tvm
+    expected = sum(p.numel() for p in tvm.vgg19().parameters()) - sum(p.numel() for p in tvm.vgg16().parameters())
+    d = diff_json(capsys, "vgg16", "vgg19")
+    assert d["params_delta"] == expected == 5_309_696
+    assert Counter(a["type"] for a in d["added"]) == {"Conv2d": 3, "ReLU": 3}
+    assert not d["removed"]
+    assert [c["id"] for c in d["changed"]] == ["features"]     # the group holding them, and nothing else
+
+
+def test_a_reader_that_stops_reading_ends_the_output_quietly():
+    """`netdesigner diff a b | head`: no BrokenPipeError on the screen, exit 0."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-m", "designer", "diff", "vgg16", "vgg19"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()    # before the child writes: its first write finds no reader
+    _, err = child.communicate(timeout=120)
+    assert (child.returncode, err.decode()) == (0, "")
+
+
 def test_resnet34_to_plain34_loses_the_projection_shortcuts(capsys):
     expected = torch_params(load_graph("plain34").graph) - torch_params(load_graph("resnet34").graph)
     d = diff_json(capsys, "resnet34", "plain34")
