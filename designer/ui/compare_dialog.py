@@ -250,9 +250,8 @@ class CompareDialog(QDialog):
 
     def compare_with(self, source, name: str = "") -> bool:
         """Compare with a preset name or a file; False (the reason shown) when it cannot be read."""
-        from designer.document import open_document
-        try:
-            other = open_document(source)
+        try:   # drawn as the window would draw it: a preset laid out for the canvas, like this document
+            other = document_files.load_document(source)
         except (GraphError, OSError, ValueError) as exc:
             self._problem(f"Cannot compare: {exc}")
             return False
