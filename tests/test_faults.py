@@ -80,23 +80,48 @@ def test_the_atomic_writer_says_what_the_disk_refused(tmp_path):
 
 
 def test_the_export_command_says_the_disk_is_full(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "lenet.pt"
+    out, other = tmp_path / "net.pt", tmp_path / "mlp.pt"
     assert main(["export", "lenet5", "-o", str(out)]) == 0
-    before = out.read_bytes()
+    assert main(["export", "mlp", "-o", str(other)]) == 0
+    before, needed = out.read_bytes(), other.stat().st_size
+    real_write = Path.write_bytes
 
-    def half_then_full(module, path, *args, **kwargs):   # torch's writer: a part, then the error
-        Path(path).write_bytes(before[:1000])
-        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1000 vs 968")
+    def half_then_full(self, data):   # the disk takes a part, then refuses
+        real_write(self, data[:1000])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(torch.jit, "save", half_then_full)
-    monkeypatch.setattr("designer.atomic.shutil.disk_usage", lambda _p: Usage(10 << 20, 10 << 20, 0))
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
     capsys.readouterr()
-    assert main(["export", "lenet5", "-o", str(out)]) == 2
-    assert capsys.readouterr().err.strip() == (f"error: No space left on {tmp_path}: lenet.pt needs "
-                                               f"{size_text(len(before))}; the previous lenet.pt is kept.")
+    assert main(["export", "mlp", "-o", str(out)]) == 2
+    # the size named is the new file's, not the old one's nor the part written
+    assert capsys.readouterr().err.strip() == (f"error: No space left on {tmp_path}: net.pt needs "
+                                               f"{size_text(needed)}; the previous net.pt is kept.")
     monkeypatch.undo()
     assert out.read_bytes() == before and torch.jit.load(str(out)) is not None
     assert temps(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("suffix", [".pt", ".pt2"])
+def test_a_refused_export_ends_in_words_not_an_abort(tmp_path, suffix):
+    """torch.jit.save straight to a file the disk refuses aborts the process from C++ ("terminate
+    called…", exit -6) and leaves its temporary file; the exports write through memory instead.
+    A file-size limit stands for the full disk here (a real one needs a mount)."""
+    import subprocess
+    import sys
+    script = ("import resource, signal, sys\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+              "from designer.__main__ import main\n"
+              "sys.exit(main(['export', 'lenet5', '-o', sys.argv[1]]))\n")
+    out = tmp_path / f"net{suffix}"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), PYTHONWARNINGS="ignore")
+    done = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "terminate called" not in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("error: ") and done.stderr.strip().count("\n") == 0
+    assert not out.exists() and temps(tmp_path) == []
 
 
 def test_the_block_library_stays_as_it_was(tmp_path, monkeypatch):

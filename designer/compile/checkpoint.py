@@ -57,7 +57,8 @@ def save_weights_file(graph, path, module=None, weights=None) -> Path:
         module = compile_graph(graph, weights=weights)
     require_weights(module, "save")
     payload = weights_payload(graph, module)
-    with atomic_path(path) as tmp:
+    needed = sum(t.numel() * t.element_size() for t in payload["state_dict"].values()) + len(payload["graph"])
+    with atomic_path(path, size_hint=needed) as tmp:   # the size a full disk's sentence names
         torch.save(payload, tmp)
     return Path(path)
 

@@ -134,11 +134,14 @@ def export_torchscript(module: nn.Module, path, drawing: str = "") -> Path:
                 scripted = torch.jit.script(module.cpu())
         except Exception as exc:  # noqa: BLE001 - any scripting failure becomes one line
             raise ExportError(f"TorchScript could not compile this network: {first_line(exc, MESSAGE_LIMIT)}") from None
-        with atomic_path(path) as tmp, _quiet():
-            if drawing:
-                torch.jit.save(scripted, str(tmp), _extra_files={DRAWING: drawing})
-            else:
-                torch.jit.save(scripted, str(tmp))
+        # written whole in memory first: torch.jit.save straight to a file that the disk refuses
+        # (full, over the size limit) aborts the process from C++ instead of raising
+        buffer = io.BytesIO()
+        with _quiet():
+            torch.jit.save(scripted, buffer, _extra_files={DRAWING: drawing} if drawing else None)
+        data = buffer.getvalue()
+        with atomic_path(path, size_hint=len(data)) as tmp:
+            tmp.write_bytes(data)
     finally:
         module.to(device)
     return Path(path)
@@ -160,8 +163,9 @@ def export_program(module: fx.GraphModule, path, drawing: str = "") -> Path:
     buffer = io.BytesIO()   # written whole first: the archive names its folder after the file it is given
     with _quiet():
         torch.export.save(program, buffer, extra_files={DRAWING: drawing} if drawing else None)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+    data = buffer.getvalue()
+    with atomic_path(path, size_hint=len(data)) as tmp:
+        tmp.write_bytes(data)
     return Path(path)
 
 
