@@ -48,6 +48,7 @@ def window(qtbot, hub):
 
 
 def test_the_inspector_loads_imagenet_weights_and_the_summary_says_so(window, qtbot, hub):
+    from designer.ui.summary_panel import SummaryPanel
     assert PRETRAINED_CHOICE == CHOICE
     assert window.open_source("resnet18", ask=False)
     inspector = window.docks["inspector"].widget()
@@ -65,6 +66,13 @@ def test_the_inspector_loads_imagenet_weights_and_the_summary_says_so(window, qt
     assert finetune.weights_status.text() == (f"The next run starts from 122 trained tensors ({CHOICE}); "
                                               "the other layers are initialised afresh.")
     assert finetune.report.text().startswith("Loaded 122 of 122 tensors.")
+    # the Summary's totals say where the weights came from, and forgetting them takes it back
+    summary = window.docks["summary"].widget()
+    assert isinstance(summary, SummaryPanel)
+    assert summary.totals_text().splitlines()[0].endswith(f" · 122 weight tensors, from {CHOICE}")
+    finetune.forget()
+    assert "weight tensors" not in summary.totals_text()
+    window.controller.document.merge_weights(weights, CHOICE)
     # the compiled network now computes what torchvision's does with those weights
     model = window.controller.document.compile().eval()
     reference = tvm.resnet18(weights=None)

@@ -175,3 +175,21 @@ def test_a_document_saved_with_weights_reopens_to_the_same_outputs(tmp_path):
     with torch.no_grad():
         assert torch.equal(again.compile().eval()(x), source.eval()(x))
     assert again.weights.keys() == source.state_dict().keys()
+    assert again.weights_origin == "cnn.pth"     # where the weights came from, for the summary to say
+
+
+def test_a_document_says_where_its_weights_came_from(tmp_path):
+    from designer.document.events import WeightsChanged
+    source = trained(small_cnn())
+    torch.save(source.state_dict(), tmp_path / "best.pt")
+    doc = Document(small_cnn())
+    heard = []
+    doc.subscribe(lambda e: heard.append(e) if isinstance(e, WeightsChanged) else None)
+    assert doc.weights_origin == ""
+    doc.load_weights(tmp_path / "best.pt")
+    assert doc.weights_origin == "best.pt" and heard[-1] == WeightsChanged(len(doc.weights), "best.pt")
+    doc.merge_weights({"fc1.bias": source.fc1.bias.detach()})     # more of the same: the origin stays
+    assert doc.weights_origin == "best.pt"
+    assert doc.copy().weights_origin == "best.pt"
+    doc.set_weights(None)
+    assert doc.weights_origin == "" and heard[-1] == WeightsChanged(0, "")

@@ -40,12 +40,13 @@ def is_weights_file(path) -> bool:
 
 
 class Document:
-    def __init__(self, graph: Graph | None = None, weights: dict | None = None, path=None):
+    def __init__(self, graph: Graph | None = None, weights: dict | None = None, path=None, origin: str = ""):
         self._observers: Observers[DocumentEvent] = Observers()
         self.history = History(self._history_changed)
         self._was_clean = True
         self.graph = Graph()
         self.weights: dict | None = None
+        self.weights_origin = ""   # where the weights came from, in words ("" when not known or none)
         self.path: Path | None = None
         self.selection: list[str] = []
         self.scope_path: tuple[str, ...] = ()
@@ -53,7 +54,7 @@ class Document:
         self._analysis = None
         self._unsubscribe = None
         self._inner_unsubscribes: list = []
-        self.replace(graph if graph is not None else Graph(), path, weights)
+        self.replace(graph if graph is not None else Graph(), path, weights, origin)
 
     # ---- observers ------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[DocumentEvent], None]) -> Callable[[], None]:
@@ -63,8 +64,9 @@ class Document:
         self._observers.emit(event)
 
     # ---- the graph, its weights and its file ------------------------------------------------------
-    def replace(self, graph: Graph, path=None, weights: dict | None = None) -> None:
-        """Take another graph (New, Open, a preset): the history starts again."""
+    def replace(self, graph: Graph, path=None, weights: dict | None = None, origin: str = "") -> None:
+        """Take another graph (New, Open, a preset): the history starts again. `origin`: where
+        `weights` came from, in words."""
         if self._unsubscribe:
             self._unsubscribe()
         self.graph = graph
@@ -76,9 +78,10 @@ class Document:
         self.inner_selection = []
         self._analysis = None
         self.weights = dict(weights) if weights else None
+        self.weights_origin = origin if self.weights else ""
         self.set_path(path)
         self._emit(GraphReplaced(graph))
-        self._emit(WeightsChanged(len(self.weights or ())))
+        self._emit(WeightsChanged(len(self.weights or ()), self.weights_origin))
         self.refresh_analysis()
         self._emit(SelectionChanged(()))
         self._emit(ScopeChanged(self.scope()))
@@ -94,26 +97,28 @@ class Document:
             return self.path.name
         return str(self.graph.meta.get("title") or "Untitled")
 
-    def set_weights(self, weights: dict | None) -> None:
-        """The state dict the network starts from (None: freshly initialised)."""
+    def set_weights(self, weights: dict | None, origin: str = "") -> None:
+        """The state dict the network starts from (None: freshly initialised); `origin` says
+        where it came from ("ImageNet weights (torchvision IMAGENET1K_V1)", a file's name)."""
         self.weights = dict(weights) if weights else None
-        self._emit(WeightsChanged(len(self.weights or ())))
+        self.weights_origin = origin if self.weights else ""
+        self._emit(WeightsChanged(len(self.weights or ()), self.weights_origin))
 
-    def merge_weights(self, weights: dict) -> None:
-        """Add or replace entries, keeping the others."""
-        self.set_weights({**(self.weights or {}), **weights})
+    def merge_weights(self, weights: dict, origin: str = "") -> None:
+        """Add or replace entries, keeping the others; the origin becomes the latest one named."""
+        self.set_weights({**(self.weights or {}), **weights}, origin or self.weights_origin)
 
     def load_weights(self, source, strict: bool = False):
         """Take the entries of `source` (a .pt/.pth path, read safely, or a state dict) that
         fit the drawing by name and shape; returns the report of what matched."""
         from designer.compile.checkpoint import fit_weights
         fitting, report = fit_weights(self.graph, source, strict)
-        self.merge_weights(fitting)
+        self.merge_weights(fitting, Path(source).name if isinstance(source, (str, Path)) else "")
         return report
 
     def copy(self) -> "Document":
         """An independent document with a copy of the graph and of the weights mapping."""
-        return Document(self.graph.copy(), self.weights, None)
+        return Document(self.graph.copy(), self.weights, None, self.weights_origin)
 
     def save(self, path) -> Path:
         """`.json`: the drawing; `.pth`/`.pt`: the drawing and its weights (compiled afresh

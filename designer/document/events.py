@@ -66,6 +66,7 @@ class ModifiedChanged:
 @dataclass(frozen=True)
 class WeightsChanged:
     count: int               # tensors the document now carries (0: none)
+    origin: str = ""         # where they came from, in words ("" when not known or none)
 
 
 DocumentEvent = Union[GraphReplaced, AnalysisStale, AnalysisChanged, SelectionChanged, InnerSelectionChanged,

@@ -17,6 +17,6 @@ def open_document(source) -> Document:
     if is_weights_file(path):
         from designer.compile.checkpoint import read_weights_file
         graph, weights = read_weights_file(path)
-        return Document(graph, weights)
+        return Document(graph, weights, origin=path.name)
     from designer.graph.fileformat import load
     return Document(load(path), path=None if is_preset_path(path) else path)

@@ -210,7 +210,9 @@ def start_import(window, source: str, input_shape=None, weights: str | None = No
     def finished(imported):
         progress.close()
         disconnect()
-        window.set_document(Document(imported.graph, imported.weights))
+        origin = PRETRAINED_CHOICE if weights == PRETRAINED_WEIGHTS else f"torchvision's {weights} weights" \
+            if weights else f"{source}, initialised at random" if source.startswith("torchvision:") else Path(source).name
+        window.set_document(Document(imported.graph, imported.weights, origin=origin))
         notes = f"; {len(imported.notes)} notes: {imported.notes[0]}" if imported.notes else ""
         window.statusBar().showMessage(f"Imported {source}{with_weights}{notes}", 10000)
 

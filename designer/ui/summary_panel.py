@@ -24,6 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QStyle, QStyledItemDelegate,
                                QTabWidget, QTreeView, QVBoxLayout, QWidget)
 
+from designer.graph.format import count
 from designer.graph.summary import Row, build_rows, headline, totals
 from designer.ui.observing import Connections, ObservingPanel
 from designer.ui.param_editors import error_colour, warning_colour
@@ -335,6 +336,12 @@ class SummaryPanel(ObservingPanel, QWidget):
     def totals_text(self) -> str:
         return self._totals_plain
 
+    def attach(self):
+        observing = bool(self._connections)
+        super().attach()
+        if not observing:   # and what the weights are, in the totals
+            self._connections.connect([(self.controller.weights_changed, self._on_weights_changed)])
+
     def detach(self):
         super().detach()
         self.fit_view.detach()   # and ends a measurement still running
@@ -445,9 +452,21 @@ class SummaryPanel(ObservingPanel, QWidget):
             self.controller.select([link[5:]], focus=True)
 
     # ---- totals -------------------------------------------------------------------------------
+    def _weights_part(self) -> list[tuple[str, str]]:
+        """What the network starts from, when it carries trained weights: how many tensors, and
+        where they came from (ImageNet's, a run's checkpoint, a file)."""
+        document = self.controller.document
+        if not document.weights:
+            return []
+        origin = document.weights_origin
+        return [(count(len(document.weights)), " weight tensors" + (f", from {origin}" if origin else ""))]
+
+    def _on_weights_changed(self):
+        self._show_totals(self.controller.graph, self.controller.analysis)
+
     def _show_totals(self, graph, a):
         t = totals(a)
-        parts = headline(t)
+        parts = headline(t) + self._weights_part()
         plain = " · ".join(b + rest for b, rest in parts)
         # each part stays on one line; a short panel wraps only between parts
         rich = " · ".join((f"<b>{_nbsp(b)}</b>" if b else "") + _nbsp(rest) for b, rest in parts)

@@ -102,7 +102,6 @@ class FineTunePanel(QWidget):
         self.class_count: int | None = None
         self.dataset_name = ""
         self.runs: list = []
-        self.loaded_from = ""
         muted = f"color: {theme.current().muted};"
 
         # weights
@@ -263,11 +262,11 @@ class FineTunePanel(QWidget):
         if graph is not self.controller.graph:
             self.report.setText("Another document was opened meanwhile; nothing was loaded.")
             return
-        self.loaded_from = origin
         self.report.setText(report_text(report))
         if origin == PRETRAINED_CHOICE:
             self.controller.message.emit(f"{PRETRAINED_CHOICE}: {report}")
-        self.controller.document.merge_weights(fitting)   # the document announces it: _on_document_weights
+        # the document keeps where they came from, and announces them: _on_document_weights
+        self.controller.document.merge_weights(fitting, origin)
 
     def _on_load_failed(self, token, message) -> None:
         self._loading_done()
@@ -275,7 +274,6 @@ class FineTunePanel(QWidget):
             self.report.setText(f"Nothing was loaded: {message}")
 
     def forget(self) -> None:
-        self.loaded_from = ""
         self.report.setText("")
         self.controller.document.set_weights(None)
 
@@ -290,16 +288,16 @@ class FineTunePanel(QWidget):
 
     def _show_weights(self) -> None:
         weights = self.attached()
+        origin = self.controller.document.weights_origin
         if weights:
             self.weights_status.setText(f"The next run starts from {len(weights)} trained tensors"
-                                        + (f" ({self.loaded_from})" if self.loaded_from else "")
+                                        + (f" ({origin})" if origin else "")
                                         + "; the other layers are initialised afresh.")
         else:
             self.weights_status.setText("The next run starts from freshly initialised weights.")
         self.forget_button.setEnabled(bool(weights))
 
     def _on_graph_replaced(self, _graph) -> None:
-        self.loaded_from = ""
         self.report.setText("")
         self._fill_sources()
         self._show_weights()
