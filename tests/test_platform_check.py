@@ -77,3 +77,27 @@ def test_no_display_is_one_sentence_from_the_command_line():
         "or draw it to a file without one: "
         "QT_QPA_PLATFORM=offscreen python -m designer lenet5 --screenshot lenet5.png")
     assert "Traceback" not in done.stderr
+
+
+def test_a_display_no_server_answers_is_one_sentence_not_qts_abort(tmp_path):
+    """DISPLAY left over from another session (or a server that has gone): Qt aborts with a core
+    dump; the check says so first. A local X server is found by its socket, a remote one is Qt's to try."""
+    import socket
+    free = next(n for n in range(500, 600) if not os.path.exists(f"/tmp/.X11-unix/X{n}"))
+    assert not platform_check.display_answers(f":{free}")
+    assert platform_check.display_answers("localhost:10.0")       # ssh's forwarding: not checked here
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = f":{free}.0"
+    done = subprocess.run([sys.executable, "-m", "designer", "lenet5"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    if not sys.platform.startswith("linux") or platform_check.missing_libraries():
+        return
+    assert (done.returncode, done.stderr.strip()) == (1, (
+        f"No display server answers at DISPLAY=:{free}.0 (Qt would abort). Run it from a desktop session, "
+        "or check DISPLAY, or draw it to a file without one: "
+        "QT_QPA_PLATFORM=offscreen python -m designer lenet5 --screenshot lenet5.png"))
+    # a server listening on the abstract socket of that name answers
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(f"\0/tmp/.X11-unix/X{free}")
+        server.listen(1)
+        assert platform_check.display_answers(f":{free}")

@@ -5,7 +5,8 @@ system libraries (libxcb-cursor0 above all: Qt 6.5+ opens it at run time), and Q
 then aborts with "could not load the Qt platform plugin xcb" and a core dump. This
 module finds the missing libraries first, without importing Qt: it reads the
 plugin's dependencies with `ldd` and tries the one Qt opens by hand, and turns the
-result into the one command that installs them.
+result into the one command that installs them. A DISPLAY that no X server answers
+(left over from another session) would abort Qt too: a local one is tried on its socket.
 
 `problem()` returns the sentence to print, or None when Qt can start.
 """
@@ -15,6 +16,7 @@ import ctypes
 import importlib.util
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -68,14 +70,39 @@ def problem(environ=None, platform: str | None = None) -> str | None:
         return None                      # offscreen, wayland, vnc...: not ours to check
     if not chosen and environ.get("WAYLAND_DISPLAY"):
         return None                      # Qt takes the Wayland plugin first
-    if not environ.get("DISPLAY"):
+    display = environ.get("DISPLAY")
+    if not display:
         return ("No display to open the window on (DISPLAY is not set). Run it from a desktop "
-                "session, or draw it to a file without one: "
-                "QT_QPA_PLATFORM=offscreen python -m designer lenet5 --screenshot lenet5.png")
+                f"session, or {WITHOUT_DISPLAY}")
     missing = missing_libraries()
-    if not missing:
-        return None
-    return install_sentence(missing, distribution())
+    if missing:
+        return install_sentence(missing, distribution())
+    if not display_answers(display):
+        return (f"No display server answers at DISPLAY={display} (Qt would abort). Run it from a desktop "
+                f"session, or check DISPLAY, or {WITHOUT_DISPLAY}")
+    return None
+
+
+WITHOUT_DISPLAY = ("draw it to a file without one: "
+                   "QT_QPA_PLATFORM=offscreen python -m designer lenet5 --screenshot lenet5.png")
+
+
+def display_answers(display: str) -> bool:
+    """Whether an X server listens for a local DISPLAY (":0", ":1.0"), on its socket file or the
+    abstract socket of the same name; True for a remote one (host:10.0 over ssh), which Qt tries."""
+    local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if local is None:
+        return True
+    path = f"/tmp/.X11-unix/X{local.group(1)}"
+    for address in (path, "\0" + path):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            try:
+                probe.connect(address)
+                return True
+            except OSError:
+                continue
+    return False
 
 
 def missing_libraries() -> list[str]:
