@@ -29,8 +29,9 @@ def import_model(source, input_shape=None, weights=None):
     """A Document of an existing network with its weights: an nn.Module, `torchvision:NAME`,
     `path/file.py:Class` (built with no arguments), an `.onnx` file, a torch.export `.pt2`, or a
     TorchScript `.pt`. `input_shape` (C, H, W) is needed where the source does not say it
-    (torchvision's models, .onnx and .pt2 files and our own .pt exports do). `weights="IMAGENET1K_V1"` starts a torchvision
-    model from torchvision's trained weights. See designer.importer."""
+    (torchvision's models, .onnx and .pt2 files and our own .pt exports do).
+    `weights="IMAGENET1K_V1"` starts a torchvision model from torchvision's trained weights.
+    See designer.importer."""
     from designer.document import Document
     from designer.importer import import_network
     imported = import_network(source, input_shape, weights)

@@ -1,9 +1,9 @@
 """Bring an existing network in: SOURCE is torchvision:NAME (random weights, nothing downloaded),
 path/file.py:Class (built with no arguments; this runs that file), an .onnx file, a torch.export
 .pt2, or a TorchScript .pt (files are data: reading them runs no Python; a TorchScript file from
-elsewhere needs --input). OUT.json
-writes the drawing, OUT.pth the drawing with the source's weights. Every other command then takes
-OUT. Exits 2 with one line per problem when the source cannot be imported."""
+elsewhere needs --input). OUT.json writes the drawing, OUT.pth the drawing with the source's
+weights. Every other command then takes OUT. Exits 2 with one line per problem when the source
+cannot be imported."""
 from __future__ import annotations
 
 import sys

@@ -19,7 +19,6 @@ from designer.graph.block import get_block
 from designer.graph.errors import UnknownBlockError
 from designer.graph.layout import layout_ops
 from designer.graph.model import CompositeDef, Graph, SetComposite, valid_id
-
 from .errors import ImportFailure
 
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)

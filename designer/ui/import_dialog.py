@@ -193,6 +193,17 @@ class ImportDialog(QDialog):
         return ok
 
 
+def weights_origin(source: str, weights: str | None) -> str:
+    """Where an import's weights come from, in the words the Summary and Train panel show."""
+    if weights == PRETRAINED_WEIGHTS:
+        return PRETRAINED_CHOICE
+    if weights:
+        return f"torchvision's {weights} weights"
+    if source.startswith("torchvision:"):
+        return f"{source}, initialised at random"
+    return Path(source).name
+
+
 def start_import(window, source: str, input_shape=None, weights: str | None = None) -> ImportRunner:
     """Import `source` for `window` with a busy indicator; the result opens as a new document.
     `weights` ("IMAGENET1K_V1"): a torchvision model starts from torchvision's trained weights."""
@@ -210,9 +221,7 @@ def start_import(window, source: str, input_shape=None, weights: str | None = No
     def finished(imported):
         progress.close()
         disconnect()
-        origin = PRETRAINED_CHOICE if weights == PRETRAINED_WEIGHTS else f"torchvision's {weights} weights" \
-            if weights else f"{source}, initialised at random" if source.startswith("torchvision:") else Path(source).name
-        window.set_document(Document(imported.graph, imported.weights, origin=origin))
+        window.set_document(Document(imported.graph, imported.weights, origin=weights_origin(source, weights)))
         notes = f"; {len(imported.notes)} notes: {imported.notes[0]}" if imported.notes else ""
         window.statusBar().showMessage(f"Imported {source}{with_weights}{notes}", 10000)
 

@@ -58,6 +58,9 @@ PACKAGES = {
 
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
 
+WITHOUT_DISPLAY = ("draw it to a file without one: "
+                   "QT_QPA_PLATFORM=offscreen python -m designer lenet5 --screenshot lenet5.png")
+
 
 def problem(environ=None, platform: str | None = None) -> str | None:
     """The sentence that says why the window cannot open here, or None."""
@@ -82,9 +85,6 @@ def problem(environ=None, platform: str | None = None) -> str | None:
                 f"session, or check DISPLAY, or {WITHOUT_DISPLAY}")
     return None
 
-
-WITHOUT_DISPLAY = ("draw it to a file without one: "
-                   "QT_QPA_PLATFORM=offscreen python -m designer lenet5 --screenshot lenet5.png")
 
 
 def display_answers(display: str) -> bool:
