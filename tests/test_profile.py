@@ -121,9 +121,10 @@ def test_computed_largest_from_two_batches():
     assert (per_sample, fixed) == (10_000, 1_000_000)
     assert largest == (100_000_000 + 500_000 - 1_000_000) // 10_000
     # two small batches whose peaks are mostly fixed temporaries: the analysis's 40 KB per sample
-    # is taken rather than the 2 KB slope
+    # is taken rather than the 2 KB slope; a slope within 2× of the estimate is the measurement
     largest, per_sample, _ = computed_largest([(1, 1_010_000), (4, 1_016_000)], 100_000_000, 500_000, 40_000)
     assert per_sample == 40_000
+    assert computed_largest([(1, 1_010_000), (32, 1_320_000)], 100_000_000, 500_000, 15_000)[1] == 10_000
 
 
 def test_structure_key_follows_what_a_measurement_depends_on():

@@ -168,7 +168,8 @@ def largest_text(p: Profile) -> str:
     from designer.graph.format import nbytes
     if p.largest_batch_method == "tried":
         return f"Largest batch that fits: {p.largest_batch:,} (tried: one training step ran; a larger one ran out of memory)"
-    source = "the analysis's estimate, above the measured" if p.per_sample_bytes == p.activation_bytes else "measured"
+    source = "the analysis's estimate: the measured was implausibly small" \
+        if p.per_sample_bytes == p.activation_bytes else "measured"
     return (f"Largest batch that fits: {p.largest_batch:,} (computed, not tried: {nbytes(p.per_sample_bytes)} "
             f"per sample ({source}), {nbytes(p.available_bytes)} of RAM available)")
 
@@ -210,14 +211,15 @@ def computed_largest(measured: list[tuple[int, int]], available: int, held: int,
     through the smallest and the largest batch; the RAM a step may use is what is `available`
     now plus what the model already `held` (the weights are part of both). Between two small
     batches the peak is mostly temporary buffers of a fixed size, and the slope can come out far
-    below what a sample keeps: it is taken as `at_least` (the analysis's activations per sample)
-    then."""
+    below what a sample keeps: under half of `at_least` (the analysis's activations per sample,
+    which counts every value and is rarely more than 2× the measured) it is taken as `at_least`."""
     measured = sorted(measured)
     (b0, m0), (b1, m1) = measured[0], measured[-1]
     per_sample = (m1 - m0) // (b1 - b0) if b1 > b0 else 0
     if per_sample <= 0:   # one batch size: what it added to what was held
         per_sample = max(1, (m1 - held) // b1)
-    per_sample = max(per_sample, at_least)
+    if per_sample < at_least / 2:   # implausibly small: the peaks were the fixed temporaries
+        per_sample = at_least
     fixed = max(0, m1 - per_sample * b1)
     largest = max(0, (available + held - fixed) // per_sample)
     return int(largest), int(per_sample), int(fixed)
