@@ -1,5 +1,5 @@
-"""Faults in the window (issue 18): out of memory in the real training process shows the
-sentence and a batch in the Train panel, never a dialog, and the window stays usable; the
+"""Faults in the window (issue 18): out of memory and a full disk in the real training process
+show their sentences in the Train panel, never a dialog, and the window stays usable; the
 dataset preview notes an unreadable image; a failing autosave says so once and the
 document stays modified; a full disk at Save keeps the document modified."""
 from __future__ import annotations
@@ -30,6 +30,22 @@ if os.environ.get("FAULTS_TEST_FREE_BYTES"):
 
     memory.cpu_free_bytes = lambda: int(os.environ["FAULTS_TEST_FREE_BYTES"])
     Classification.train_step = out_of_memory
+'''
+
+# The same, for a disk that fills up: every write of best.pt in the training process meets ENOSPC,
+# as the operating system raises it, so that epoch 1's last.pt is kept.
+FULL_DISK = '''
+import errno, os
+if os.environ.get("FAULTS_TEST_FULL_AT"):
+    import torch
+    real_save = torch.save
+
+    def save(obj, target, *args, **kwargs):
+        if os.environ["FAULTS_TEST_FULL_AT"] in str(target):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(obj, target, *args, **kwargs)
+
+    torch.save = save
 '''
 
 
@@ -69,6 +85,34 @@ def test_out_of_memory_in_the_training_process_shows_in_the_train_panel(window, 
     assert len(c.graph.nodes) == nodes + 1
     c.document.undo()
     assert len(c.graph.nodes) == nodes and panel.start_action.isEnabled()
+
+
+@pytest.mark.slow
+def test_a_full_disk_in_the_training_process_shows_in_the_train_panel(window, qtbot, tmp_path, monkeypatch,
+                                                                      isolated):   # noqa: F811
+    panel = window.training_panel
+    panel.devices.select("cpu")
+    panel.datasets.select("digits")
+    qtbot.waitUntil(lambda: panel.datasets.class_count == 10, timeout=60000)
+    panel.params.threads.setValue(1)
+    panel.params.epochs.setValue(2)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(FULL_DISK)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hooks), str(ROOT)]))
+    monkeypatch.setenv("FAULTS_TEST_FULL_AT", "best.pt")
+
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.session.state == "ended", timeout=180000)
+    run = panel.shown_run
+    assert panel.problem.isVisible()
+    text = panel.problem.text()
+    assert text.startswith(f"The run ended: No space left on {run}: best.pt needs "), text
+    assert "; the checkpoint of epoch 1 is kept (last.pt, step " in text
+    assert "bug" not in text and isolated == []     # no dialog, no "bug"
+    assert (run / "last.pt").is_file() and not (run / "best.pt").exists()
+    assert not list(run.glob(".*.tmp"))
+    assert panel.start_action.isEnabled()
 
 
 def test_the_dataset_preview_notes_an_unreadable_image(qtbot, themed, tmp_path):   # noqa: F811
