@@ -9,7 +9,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from tests.graphs import module_outputs
 from designer import load_graph
@@ -262,8 +262,12 @@ def test_a_hidden_panel_waits_and_a_torn_down_window_takes_it_cleanly(qtbot):
         dock.show()
     assert panel.shown_node() == "c3" and panel.map_count() == 16
     thread = panel._thread
+    from designer.ui import feature_maps
+    assert feature_maps._WORKERS[thread] is panel._worker   # held apart from the panel while it runs
+    assert thread.parent() is QApplication.instance()      # so the garbage collector cannot end it running
     window.deleteLater()  # the window goes without closing its docks
     qtbot.waitUntil(lambda: not thread.isRunning())
+    qtbot.waitUntil(lambda: thread not in feature_maps._WORKERS)
     controller.close()
 
 
@@ -310,3 +314,39 @@ def test_a_document_opened_with_weights_runs_with_them(qtbot):
     torch.testing.assert_close(panel.outcome.activations.of("c1"), expected)
     panel.close()
     controller.close()
+
+
+def test_a_panel_freed_by_the_garbage_collector_while_its_thread_runs_does_not_abort():
+    """The panel's Python side in a reference cycle (as a closed window's lambdas make it),
+    collected while its worker thread runs: Qt aborted the whole program ("QThread: Destroyed
+    while thread 'feature-maps' is still running"). Run apart, since an abort ends the process."""
+    import subprocess
+    import sys
+    code = """
+import gc, time
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from designer import load_graph
+from designer.ui.document import DocumentController
+from designer.ui.feature_maps import FeatureMapPanel
+for _ in range(3):
+    panel = FeatureMapPanel(DocumentController(load_graph("lenet5").graph))
+    panel.resize(1000, 480)
+    panel.show()
+    start = time.time()
+    while panel._thread is None and time.time() - start < 60:
+        app.processEvents()
+        time.sleep(0.005)
+    assert panel._thread.isRunning()
+    panel.cycle = panel
+    del panel
+    gc.collect()
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+print("survived")
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert (done.returncode, done.stdout.strip()) == (0, "survived"), done.stderr[-2000:]

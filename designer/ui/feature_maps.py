@@ -14,6 +14,7 @@ meanwhile cannot disturb it.
 """
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt, QThread, QTimer, Signal, Slot
@@ -63,6 +64,37 @@ def _stop(thread: QThread) -> None:
             thread.wait()
     except RuntimeError:
         pass  # at interpreter exit the thread object may be gone before the panel
+
+
+# Each worker thread and its _Worker live until the thread has finished, whatever happens to the
+# panel: the application owns the QThread, and this table the _Worker. Owned by the panel's Python
+# side, the garbage collector could free them at any moment (a closed window's panel in a
+# reference cycle), and Qt aborts when a running QThread is destroyed, or a QObject while its
+# thread is inside one of its slots.
+_WORKERS: dict[QThread, _Worker] = {}
+_HOOKED: list = []    # the application's end is told once to stop them
+
+
+def _start_thread(worker: _Worker) -> QThread:
+    app = QApplication.instance()
+    thread = QThread(app)
+    thread.setObjectName("feature-maps")
+    worker.moveToThread(thread)
+    if not _HOOKED:
+        app.aboutToQuit.connect(_stop_all)
+        atexit.register(_stop_all)    # a process that ends without quitting the application (tests)
+        _HOOKED.append(True)
+    _WORKERS[thread] = worker
+    # called in the finishing thread itself: the _Worker is let go in the thread it lives in
+    thread.finished.connect(lambda: _WORKERS.pop(thread, None), Qt.ConnectionType.DirectConnection)
+    thread.start()
+    return thread
+
+
+def _stop_all() -> None:
+    """At the application's end: no worker thread may outlive it."""
+    for thread in list(_WORKERS):
+        _stop(thread)
 
 
 # ---- the panel ----------------------------------------------------------------------------------
@@ -255,17 +287,14 @@ class FeatureMapPanel(QWidget):
 
     # ---- the worker thread ----------------------------------------------------------------------
     def _start_worker(self) -> None:
-        # Not a child of the panel: a window torn down without closing its docks must not
-        # destroy a running QThread (Qt aborts). The panel's `destroyed` stops it instead.
-        thread = QThread()
-        thread.setObjectName("feature-maps")
-        self._worker = _Worker()
-        self._worker.moveToThread(thread)
-        self.request.connect(self._worker.run, Qt.QueuedConnection)
-        self._worker.finished.connect(self._on_outcome, Qt.QueuedConnection)
-        self.destroyed.connect(lambda *_: _stop(thread))
-        thread.start()
-        self._thread = thread
+        # Not a child of the panel (see _WORKERS): a window torn down without closing its docks
+        # tells the thread to end through the panel's `destroyed`, a connection between Qt objects
+        # that holds whatever becomes of the panel's Python side.
+        self._worker = worker = _Worker()
+        self.request.connect(worker.run, Qt.QueuedConnection)
+        worker.finished.connect(self._on_outcome, Qt.QueuedConnection)
+        self._thread = _start_thread(worker)
+        self.destroyed.connect(self._thread.quit)
 
     def _send(self, job: Job) -> None:
         if self._thread is None:
