@@ -26,6 +26,19 @@ def _empty_clipboard_after_test():
             QGuiApplication.clipboard().clear()
 
 
+@pytest.fixture(autouse=True)
+def _garbage_collected_before_a_window_test(request):
+    """Earlier tests leave windows, panels and scenes in reference cycles. Freed by a collection
+    that falls inside a later test's event loop while a Feature Maps worker thread runs, one of
+    them ended the suite in "pure virtual method called" and an abort (about 2 runs in 5 on
+    this machine; the object is not found yet). Collected here, before each window test, they go
+    while nothing else runs."""
+    if request.node.path.name.startswith("test_ui"):
+        import gc
+        gc.collect()
+    yield
+
+
 @pytest.fixture
 def doc(qtbot):
     """LeNet-5 open in a DocumentController, as the panels see it."""
